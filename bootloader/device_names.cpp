@@ -1,0 +1,116 @@
+#include "bootloader/device_names.hpp"
+
+#include <cctype>
+#include <regex>
+
+namespace rehost::bootloader {
+
+namespace {
+
+int letters_to_index(const std::string& letters)
+{
+  // sda -> 0, sdz -> 25, sdaa -> 26
+  int index = 0;
+  for (char c : letters) {
+    index = index * 26 + (c - 'a' + 1);
+  }
+  return index - 1;
+}
+
+std::string index_to_letters(int index)
+{
+  std::string out;
+  ++index;
+  while (index > 0) {
+    int rem = (index - 1) % 26;
+    out.insert(out.begin(), static_cast<char>('a' + rem));
+    index = (index - 1) / 26;
+  }
+  return out;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix)
+{
+  return s.rfind(prefix, 0) == 0;
+}
+
+} // namespace
+
+DeviceName classify_device_name(const std::string& spec)
+{
+  DeviceName name;
+  auto tagged = [&](const std::string& tag, DeviceNameKind kind) {
+    if (starts_with(spec, tag + "=")) {
+      name.kind = kind;
+      name.value = spec.substr(tag.size() + 1);
+      if (name.value.size() >= 2 && (name.value.front() == '"' || name.value.front() == '\'')) {
+        name.value = name.value.substr(1, name.value.size() - 2);
+      }
+      return true;
+    }
+    return false;
+  };
+  if (tagged("UUID", DeviceNameKind::uuid) || tagged("LABEL", DeviceNameKind::label)
+      || tagged("PARTUUID", DeviceNameKind::partuuid)) {
+    return name;
+  }
+  auto linked = [&](const std::string& dir, DeviceNameKind kind) {
+    if (starts_with(spec, dir)) {
+      name.kind = kind;
+      name.value = spec.substr(dir.size());
+      return true;
+    }
+    return false;
+  };
+  if (linked("/dev/disk/by-uuid/", DeviceNameKind::uuid)
+      || linked("/dev/disk/by-label/", DeviceNameKind::label)
+      || linked("/dev/disk/by-partuuid/", DeviceNameKind::partuuid)) {
+    return name;
+  }
+  if (starts_with(spec, "/dev/disk/by-id/") || starts_with(spec, "/dev/disk/by-path/")) {
+    name.kind = DeviceNameKind::by_path;
+    return name;
+  }
+  static const std::regex k_letters(R"(^/dev/(sd|hd|vd|xvd)([a-z]+)([0-9]*)$)");
+  static const std::regex k_nvme(R"(^/dev/nvme([0-9]+)n([0-9]+)(?:p([0-9]+))?$)");
+  static const std::regex k_cciss(R"(^/dev/cciss/c([0-9]+)d([0-9]+)(?:p([0-9]+))?$)");
+  std::smatch m;
+  if (std::regex_match(spec, m, k_letters)) {
+    name.kind = DeviceNameKind::controller;
+    name.disk = letters_to_index(m[2]);
+    name.partition = m[3].length() ? std::stoi(m[3]) : 0;
+    return name;
+  }
+  if (std::regex_match(spec, m, k_nvme)) {
+    name.kind = DeviceNameKind::controller;
+    // One namespace per controller is the norm: nvme0n1 is the first disk, nvme1n1 the second.
+    name.disk = std::stoi(m[1]) + std::stoi(m[2]) - 1;
+    name.partition = m[3].length() ? std::stoi(m[3]) : 0;
+    return name;
+  }
+  if (std::regex_match(spec, m, k_cciss)) {
+    name.kind = DeviceNameKind::controller;
+    name.disk = std::stoi(m[2]);
+    name.partition = m[3].length() ? std::stoi(m[3]) : 0;
+    return name;
+  }
+  if (starts_with(spec, "/dev/")) {
+    name.kind = DeviceNameKind::stable;
+    return name;
+  }
+  return name;
+}
+
+std::optional<std::string> appliance_name(const DeviceName& name)
+{
+  if (name.kind != DeviceNameKind::controller || name.disk < 0) {
+    return std::nullopt;
+  }
+  std::string out = "/dev/sd" + index_to_letters(name.disk);
+  if (name.partition > 0) {
+    out += std::to_string(name.partition);
+  }
+  return out;
+}
+
+} // namespace rehost::bootloader

@@ -1,0 +1,35 @@
+// Reading a generated grub2 grub.cfg: its menu entries and which one boots by default.
+//
+// Only what validation and inspection need: the entries (with submenus flattened to
+// "Submenu>Entry" paths), their linux and initrd lines, and the `set default=` value.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rehost::bootloader {
+
+struct GrubEntry {
+  std::string title;
+  std::string id;         // --id or $menuentry_id_option value, if any
+  std::string path;       // "0", "1>2": its position, as GRUB_DEFAULT numbers it
+  std::string kernel;     // path after `linux`/`linux16`/`linuxefi`
+  std::string args;       // kernel arguments
+  std::vector<std::string> initrds;
+  int line = 0;
+};
+
+struct GrubConfig {
+  std::vector<GrubEntry> entries;
+  std::string default_value;  // as written after `set default=` ("0", "saved", an id, ...)
+  bool uses_saved_entry = false;  // default comes from grubenv
+};
+
+GrubConfig parse_grub_cfg(const std::string& text);
+
+// The entry that boots by default, given grubenv's saved_entry when the config uses it.
+std::optional<GrubEntry> default_entry(const GrubConfig& config,
+                                       const std::string& saved_entry = {});
+
+} // namespace rehost::bootloader

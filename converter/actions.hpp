@@ -1,0 +1,44 @@
+// Executing rule actions on a guest.
+//
+// One small function per action type (see action_specs() in rules.hpp). They know nothing
+// about any distribution: what to edit and which command to run comes from the rule, the facts
+// from the inspection and the target profile. Every file they change is recorded with a diff.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "converter/guest.hpp"
+#include "converter/inspection.hpp"
+#include "converter/report.hpp"
+#include "converter/rules.hpp"
+
+namespace rehost {
+
+struct ActionContext {
+  Guest& guest;
+  const Inspection& inspection;
+  const TargetProfile& target;
+  std::chrono::seconds command_timeout{1800};
+};
+
+// Runs one action, filling `record`. An error stops the conversion.
+Result<void> run_action(ActionContext& context, const Action& action, ActionRecord& record);
+
+// Edits a guest text file through `transform` and records the change (nothing is written when
+// the text is unchanged). A missing file is passed as "" when `create` is true, else skipped.
+enum class MissingFile { skip, create };
+Result<void> edit_guest_file(ActionContext& context, ActionRecord& record, const std::string& path,
+                             MissingFile missing,
+                             const std::function<Result<std::string>(const std::string&)>& transform);
+
+// The UUID= form of a device name if it names a file system on this disk under a name that
+// depends on the disk controller; nothing when it is already stable or cannot be resolved.
+// `mountpoint` helps resolve names such as /dev/disk/by-id/... through the mounts.
+std::optional<std::string> stable_device_name(const DiskInfo& disk, const std::string& spec,
+                                              const std::string& mountpoint = {});
+
+// Whether a device name resolves to a file system of this disk (or needs no resolving).
+bool device_resolves(const DiskInfo& disk, const std::string& spec);
+
+} // namespace rehost

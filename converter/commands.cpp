@@ -1,0 +1,366 @@
+#include "converter/commands.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <type_traits>
+
+#include "converter/actions.hpp"
+#include "converter/boot_test.hpp"
+#include "converter/guestfs_guest.hpp"
+#include "converter/interrupt.hpp"
+#include "converter/log.hpp"
+#include "converter/output.hpp"
+#include "converter/report.hpp"
+#include "converter/rules.hpp"
+#include "converter/session.hpp"
+#include "converter/source.hpp"
+#include "converter/validate.hpp"
+
+namespace rehost {
+
+namespace {
+
+// Runs the passes of a command, one progress line and one timing each.
+class Passes {
+public:
+  explicit Passes(Report& report) : m_report(report) {}
+
+  template <typename F>
+  auto run(const std::string& name, F&& body)
+  {
+    interrupt::check();
+    log::progress("{}", name);
+    m_report.failed_pass = name;  // cleared when the command finishes
+    auto start = std::chrono::steady_clock::now();
+    auto record = [&] {
+      m_report.passes.push_back(
+        {name, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+    };
+    if constexpr (std::is_void_v<decltype(body())>) {
+      body();
+      record();
+    } else {
+      auto result = body();
+      record();
+      return result;
+    }
+  }
+
+private:
+  Report& m_report;
+};
+
+RuleSet load_rule_set(const CommonOptions& common)
+{
+  std::vector<std::string> dirs = {builtin_rules_dir()};
+  dirs.insert(dirs.end(), common.rules_dirs.begin(), common.rules_dirs.end());
+  auto rules = load_rules(dirs);
+  if (!rules) {
+    fatal(ExitCode::bad_rules, "invalid rules:\n{}", rules.error().message);
+  }
+  return std::move(*rules);
+}
+
+const TargetProfile& require_target(const RuleSet& rules, const std::string& name)
+{
+  if (const TargetProfile* t = rules.target(name)) {
+    return *t;
+  }
+  std::vector<std::string> names;
+  for (const auto& [n, _] : rules.targets) {
+    names.push_back(n);
+  }
+  std::string hint = did_you_mean(name, names);
+  std::string list;
+  for (const auto& n : names) {
+    list += (list.empty() ? "" : ", ") + n;
+  }
+  fatal(ExitCode::usage, "unknown target '{}'{}; known targets: {}", name,
+        hint.empty() ? "" : " (did you mean '" + hint + "'?)", list);
+}
+
+void finish_report(Report& report, const std::string& path)
+{
+  report.appliance_launches = GuestfsGuest::launches();
+  if (path.empty()) {
+    return;
+  }
+  if (auto r = write_report(report, path); !r) {
+    log::warning("{}", r.error().message);
+  }
+}
+
+// Runs `body`, recording a failure in the report (which is written either way).
+template <typename F>
+int with_report(Report& report, const std::string& report_path, F&& body)
+{
+  try {
+    int code = body();
+    report.exit_code = code;
+    report.status = code == 0 ? "ok" : "failed";
+    if (code == 0) {
+      report.failed_pass.clear();
+    }
+    finish_report(report, report_path);
+    return code;
+  } catch (const Fatal& f) {
+    report.status = "failed";
+    report.exit_code = static_cast<int>(f.code());
+    report.error = f.what();
+    finish_report(report, report_path);
+    throw;
+  }
+}
+
+std::vector<const Rule*> matching_rules(const RuleSet& rules, const Inspection& in,
+                                        const std::string& target)
+{
+  std::vector<const Rule*> out;
+  for (const auto& rule : rules.rules) {
+    if (rule_matches(rule, in, target)) {
+      out.push_back(&rule);
+    }
+  }
+  return out;
+}
+
+// The drivers the target needs that no kernel of the guest has: the conversion could not
+// produce a bootable guest.
+void require_target_drivers(const Inspection& in, const TargetProfile& target)
+{
+  if (in.kernels.empty()) {
+    fatal(ExitCode::unsupported_guest, "no kernel found in /boot");
+  }
+  for (const auto& driver : target.storage_drivers) {
+    bool any = std::any_of(in.kernels.begin(), in.kernels.end(), [&](const KernelInfo& k) {
+      auto it = k.drivers.find(driver);
+      return it != k.drivers.end() && it->second != drivers::DriverState::missing;
+    });
+    if (!any) {
+      std::string kernels;
+      for (const auto& k : in.kernels) {
+        kernels += (kernels.empty() ? "" : ", ") + k.version;
+      }
+      fatal(ExitCode::unsupported_guest,
+            "no kernel has the {} driver the {} target needs to reach its disk (kernels: {}); "
+            "install a kernel that has it",
+            driver, target.name, kernels);
+    }
+  }
+}
+
+void print_checks(const std::vector<Check>& checks)
+{
+  for (const auto& c : checks) {
+    log::progress("  {} {}: {}", c.passed ? "ok  " : "FAIL", c.name, c.detail);
+  }
+}
+
+std::string boot_log_path(const std::string& image)
+{
+  return image + ".boot.log";
+}
+
+} // namespace
+
+int run_inspect(const CommonOptions&, const InspectOptions& o)
+{
+  Source source = open_source(o.source, DirectoryUse::allowed);
+  log::progress("Opening {}", source.path);
+  GuestSession session = open_session(source, source.path, source.format, DiskAccess::read_only, o.root);
+  log::progress("Inspecting");
+  Inspection inspection = inspect_session(session, source.path);
+  session.close();
+  if (o.json) {
+    nlohmann::json j = to_json(inspection);
+    j["source"] = source.path;
+    j["appliance_launches"] = GuestfsGuest::launches();
+    std::fputs((j.dump(2) + "\n").c_str(), stdout);
+  } else {
+    std::fputs(to_text(inspection).c_str(), stdout);
+  }
+  return 0;
+}
+
+int run_convert(const CommonOptions& common, const ConvertOptions& o)
+{
+  Report report;
+  report.command = "convert";
+  report.source = o.source;
+  report.target = o.target;
+  return with_report(report, o.report, [&] {
+    Passes passes(report);
+
+    // Rules first: a broken rule file or an unknown target stops before any disk is touched.
+    RuleSet rules = load_rule_set(common);
+    const TargetProfile& target = require_target(rules, o.target);
+
+    // The source is checked, never opened for writing.
+    Source source = open_source(o.source, DirectoryUse::refused);
+    report.source = source.path;
+
+    // The output starts as a qcow2 overlay on the source, under a temporary name.
+    OutputImage output(o.output, source, o.force ? Overwrite::allow : Overwrite::refuse);
+    report.output = output.path();
+    GuestSession session = passes.run("Opening the source", [&] {
+      output.create_overlay(source);
+      return open_session(source, output.temp_path(), "qcow2", DiskAccess::read_write, o.root);
+    });
+
+    // What is on the disk: OS, kernels, bootloader, tools.
+    Inspection inspection = passes.run("Inspecting the guest", [&] {
+      return inspect_session(session, source.path);
+    });
+    report.inspection = to_json(inspection);
+
+    // Which rules apply, and whether the target can be reached at all.
+    std::vector<const Rule*> plan = passes.run("Planning", [&] {
+      auto matched = matching_rules(rules, inspection, target.name);
+      if (matched.empty()) {
+        fatal(ExitCode::unsupported_guest,
+              "no rule handles {} {} (family {}, bootloader {}, initramfs tool {}); add a rule "
+              "file for it (see rules/README.md)",
+              inspection.os.id, inspection.os.version_id, inspection.os.family,
+              inspection.bootloader.empty() ? "none" : inspection.bootloader,
+              inspection.initramfs_tool.empty() ? "none" : inspection.initramfs_tool);
+      }
+      require_target_drivers(inspection, target);
+      for (const Rule* r : matched) {
+        report.rules.push_back(r->id);
+      }
+      return matched;
+    });
+
+    // Each action of each matching rule, in order.
+    passes.run("Converting", [&] {
+      ActionContext context{*session.guest, inspection, target};
+      for (const Rule* rule : plan) {
+        for (const auto& action : rule->actions) {
+          ActionRecord record;
+          record.rule = rule->id;
+          auto result = run_action(context, action, record);
+          report.actions.push_back(record);
+          interrupt::check();
+          if (!result) {
+            fatal(ExitCode::conversion_failed, "{} ({} action at {})", result.error().message,
+                  action.type, action.location.text());
+          }
+        }
+      }
+    });
+
+    // Read the result back and check it.
+    passes.run("Validating", [&] {
+      Inspection after = inspect_session(session, source.path);
+      nlohmann::json listing;
+      report.checks = validate_guest(*session.guest, after, target, &listing);
+      report.actions.push_back({"", "verify_initramfs", "", "", {}, {}, {}, listing});
+      print_checks(report.checks);
+      session.close();
+    });
+    if (!report.validation_passed()) {
+      fatal(ExitCode::validation_failed, "the converted guest failed validation; {} was not made",
+            output.path());
+    }
+
+    // Optional proof: boot it on the target's devices.
+    if (o.boot_test) {
+      report.boot_test = passes.run("Boot test", [&] {
+        return run_boot_test({output.temp_path(), "qcow2", target.boot_test, o.boot_timeout,
+                              boot_log_path(output.path())});
+      });
+      log::progress("  {} boot test: {}", report.boot_test.passed ? "ok  " : "FAIL",
+                    report.boot_test.reason);
+      if (!report.boot_test.passed) {
+        fatal(ExitCode::validation_failed, "boot test failed on {}: {} (console log: {}); {} was not made",
+              report.boot_test.devices, report.boot_test.reason, report.boot_test.log_file,
+              output.path());
+      }
+    }
+
+    if (!o.flatten_format.empty()) {
+      passes.run("Writing a standalone " + o.flatten_format + " image",
+                 [&] { output.flatten(o.flatten_format); });
+    }
+    report.output_bytes = output.allocated_bytes();
+    output.commit();
+    log::progress("Conversion finished");
+    std::fputs(summary_text(report).c_str(), stdout);
+    return 0;
+  });
+}
+
+int run_validate(const CommonOptions& common, const ValidateOptions& o)
+{
+  Report report;
+  report.command = "validate";
+  report.source = o.image;
+  report.target = o.target;
+  return with_report(report, o.report, [&] {
+    Passes passes(report);
+    RuleSet rules = load_rule_set(common);
+    const TargetProfile& target = require_target(rules, o.target);
+    Source source = open_source(o.image, DirectoryUse::refused);
+    report.source = source.path;
+    GuestSession session = passes.run("Opening the image", [&] {
+      return open_session(source, source.path, source.format, DiskAccess::read_only, o.root);
+    });
+    passes.run("Validating", [&] {
+      Inspection inspection = inspect_session(session, source.path);
+      report.inspection = to_json(inspection);
+      report.checks = validate_guest(*session.guest, inspection, target, nullptr);
+      print_checks(report.checks);
+      session.close();
+    });
+    if (o.boot_test) {
+      report.boot_test = passes.run("Boot test", [&] {
+        return run_boot_test({source.path, source.format, target.boot_test, o.boot_timeout,
+                              boot_log_path(source.path)});
+      });
+      log::progress("  {} boot test: {}", report.boot_test.passed ? "ok  " : "FAIL",
+                    report.boot_test.reason);
+    }
+    bool passed = report.validation_passed();
+    std::fputs(fmt::format("Validation of {} for {}: {}\n", source.path, target.name,
+                           passed ? "passed" : "FAILED")
+                 .c_str(),
+               stdout);
+    if (!passed) {
+      std::string failed;
+      for (const auto& c : report.checks) {
+        if (!c.passed) {
+          failed += (failed.empty() ? "" : "; ") + c.name + ": " + c.detail;
+        }
+      }
+      if (report.boot_test.ran && !report.boot_test.passed) {
+        failed += (failed.empty() ? "" : "; ") + std::string("boot test: ") + report.boot_test.reason;
+      }
+      fatal(ExitCode::validation_failed, "{} does not pass validation for {}: {}", source.path,
+            target.name, failed);
+    }
+    return 0;
+  });
+}
+
+int run_targets(const CommonOptions& common)
+{
+  RuleSet rules = load_rule_set(common);
+  for (const auto& [name, t] : rules.targets) {
+    std::string drivers;
+    for (const auto& d : t.all_drivers()) {
+      drivers += (drivers.empty() ? "" : " ") + d;
+    }
+    std::fputs(fmt::format("{:<12} {}\n{:<12} drivers: {}; boot test: {} disk{}\n", name,
+                           t.description, "", drivers, t.boot_test.disk,
+                           t.boot_test.nic.empty() ? "" : ", " + t.boot_test.nic + " NIC")
+                 .c_str(),
+               stdout);
+  }
+  return 0;
+}
+
+} // namespace rehost

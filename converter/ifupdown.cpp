@@ -1,0 +1,122 @@
+#include "converter/ifupdown.hpp"
+
+#include <set>
+#include <sstream>
+#include <vector>
+
+namespace rehost {
+
+namespace {
+
+std::vector<std::string> words_of(const std::string& line)
+{
+  std::istringstream in(line);
+  std::vector<std::string> words;
+  std::string w;
+  while (in >> w) {
+    if (w[0] == '#') {
+      break;
+    }
+    words.push_back(w);
+  }
+  return words;
+}
+
+std::vector<std::string> lines_of(const std::string& text)
+{
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) {
+      lines.push_back(text.substr(pos));
+      break;
+    }
+    lines.push_back(text.substr(pos, end - pos + 1));
+    pos = end + 1;
+  }
+  return lines;
+}
+
+bool is_stanza_start(const std::string& word)
+{
+  static const std::set<std::string> k_starts = {"iface", "auto", "mapping", "source",
+                                                 "source-directory"};
+  return k_starts.count(word) > 0 || word.rfind("allow-", 0) == 0;
+}
+
+// Replaces whole-word occurrences of `from` in a line (interface names in auto lines).
+std::string rename_word(const std::string& line, const std::string& from, const std::string& to)
+{
+  std::string out;
+  size_t i = 0;
+  while (i < line.size()) {
+    if (line[i] == '#') {
+      out += line.substr(i);
+      break;
+    }
+    if (line.compare(i, from.size(), from) == 0
+        && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')
+        && (i + from.size() == line.size() || line[i + from.size()] == ' '
+            || line[i + from.size()] == '\t' || line[i + from.size()] == '\n')) {
+      out += to;
+      i += from.size();
+    } else {
+      out += line[i++];
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+std::string ifupdown_primary_interface(const std::string& text)
+{
+  for (const auto& line : lines_of(text)) {
+    auto w = words_of(line);
+    if (w.size() >= 4 && w[0] == "iface" && w[1] != "lo") {
+      return w[1];
+    }
+  }
+  return {};
+}
+
+std::string ifupdown_dhcp(const std::string& text, const std::string& new_name)
+{
+  const std::string old = ifupdown_primary_interface(text);
+  if (old.empty()) {
+    return text;
+  }
+  static const std::set<std::string> k_static_options = {
+    "address", "netmask", "gateway", "broadcast", "network", "hwaddress", "dns-nameservers",
+    "dns-search", "dns-domain", "pointopoint", "metric"};
+  std::string out;
+  bool in_inet_stanza = false;
+  for (const auto& line : lines_of(text)) {
+    auto w = words_of(line);
+    if (!w.empty() && is_stanza_start(w[0])) {
+      in_inet_stanza = false;
+    }
+    if (w.size() >= 4 && w[0] == "iface" && w[1] == old) {
+      if (w[2] == "inet") {
+        in_inet_stanza = true;
+        std::string indent = line.substr(0, line.find_first_not_of(" \t"));
+        out += indent + "iface " + new_name + " inet dhcp\n";
+      } else {
+        out += rename_word(line, old, new_name);
+      }
+      continue;
+    }
+    if (!w.empty() && (w[0] == "auto" || w[0].rfind("allow-", 0) == 0)) {
+      out += rename_word(line, old, new_name);
+      continue;
+    }
+    if (in_inet_stanza && !w.empty() && k_static_options.count(w[0])) {
+      continue;
+    }
+    out += line;
+  }
+  return out;
+}
+
+} // namespace rehost

@@ -1,0 +1,77 @@
+// Everything rehost learns about a guest before it changes anything.
+//
+// inspect_guest() reads files only (through Guest) and never fails on a strange guest: what it
+// cannot read becomes a warning and an empty field. The rules match on this structure and the
+// conversion steps take their facts from it.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "converter/disk.hpp"
+#include "converter/guest.hpp"
+#include "converter/os_identity.hpp"
+#include "drivers/linux_modules.hpp"
+
+namespace rehost {
+
+struct KernelInfo {
+  std::string version;    // "6.1.0-13-amd64"
+  std::string image;      // "/boot/vmlinuz-6.1.0-13-amd64"
+  std::string initramfs;  // "/boot/initrd.img-6.1.0-13-amd64", "" if none
+  bool debug = false;
+  // State of every driver any target needs.
+  std::map<std::string, drivers::DriverState> drivers;
+};
+
+struct NetworkInterface {
+  std::string name;
+  std::string method;  // "dhcp", "static", "manual", ...
+  std::string config;  // the file that configures it
+};
+
+struct Inspection {
+  OsIdentity os;
+  DiskInfo disk;
+  std::string firmware;        // "bios" or "uefi"
+  std::string bootloader;      // "grub2", "grub-legacy", "extlinux", "systemd-boot", ""
+  std::string bootloader_config;  // "/boot/grub/grub.cfg"
+  std::string default_kernel;  // version of the kernel the bootloader boots
+  std::string default_cmdline; // its kernel command line
+  std::vector<KernelInfo> kernels;  // newest first
+  std::string initramfs_tool;  // "initramfs-tools", "dracut", "mkinitrd", "mkinitcpio", ""
+  std::string initramfs_modules_policy;  // initramfs-tools MODULES= ("most", "dep", ...)
+  std::string package_manager; // "dpkg", "rpm", "pacman", ""
+  std::set<std::string> packages;  // installed package names (dpkg only so far)
+  std::vector<std::string> hypervisor_tools;
+  std::vector<std::string> cloud_tools;
+  std::string network_style;   // "ifupdown", "netplan", "networkmanager", ...
+  std::vector<NetworkInterface> interfaces;
+  std::vector<std::string> mac_pinning;  // files that pin interface names to MAC addresses
+  std::vector<std::string> warnings;
+
+  const KernelInfo* kernel(const std::string& version) const;
+  bool has_package(const std::string& name) const { return packages.count(name) > 0; }
+};
+
+// The drivers any known target needs; inspection reports the state of each for every kernel.
+const std::vector<std::string>& catalog_drivers();
+
+// Inspects the guest mounted behind `guest`. `disk` comes from the backend (empty for a
+// directory). Returns nothing when no operating system is found.
+std::optional<Inspection> inspect_guest(Guest& guest, const DiskInfo& disk);
+
+// Compares version strings the way package managers do: runs of digits numerically.
+int compare_versions(const std::string& a, const std::string& b);
+
+nlohmann::json to_json(const Inspection& inspection);
+
+// The human summary printed by `rehost inspect`.
+std::string to_text(const Inspection& inspection);
+
+} // namespace rehost

@@ -1,0 +1,191 @@
+#include "converter/process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "converter/interrupt.hpp"
+
+extern char** environ;
+
+namespace rehost {
+
+namespace {
+
+void append_limited(std::string& to, const char* data, size_t size, size_t limit)
+{
+  if (to.size() < limit) {
+    to.append(data, std::min(size, limit - to.size()));
+  }
+}
+
+} // namespace
+
+Result<ProcessResult> run_process(const std::vector<std::string>& argv,
+                                  const ProcessOptions& options)
+{
+  if (argv.empty()) {
+    return fail("internal: empty command");
+  }
+  int out_pipe[2];
+  int err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    return fail("cannot create a pipe: {}", std::strerror(errno));
+  }
+
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e; ++e) {
+    env_storage.emplace_back(*e);
+  }
+  for (const auto& e : options.environment) {
+    env_storage.push_back(e);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_storage) {
+    envp.push_back(e.data());
+  }
+  envp.push_back(nullptr);
+  std::vector<char*> args;
+  for (const auto& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
+  args.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid < 0) {
+    return fail("cannot start {}: {}", argv[0], std::strerror(errno));
+  }
+  if (pid == 0) {
+    // Child: signals were blocked by interrupt::install(); the child starts with a clean mask.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(out_pipe[1], 1);
+    dup2(options.merge_stderr ? out_pipe[1] : err_pipe[1], 2);
+    execvpe(args[0], args.data(), envp.data());
+    const char* msg = "exec failed\n";
+    (void)!write(2, msg, std::strlen(msg));
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+
+  ProcessResult result;
+  const auto start = std::chrono::steady_clock::now();
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buffer[65536];
+  bool killed = false;
+  while (open_fds > 0) {
+    int wait_ms = 1000;
+    if (options.timeout.count() > 0) {
+      auto left = options.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - start);
+      if (left.count() <= 0) {
+        result.timed_out = true;
+        kill(pid, SIGKILL);
+        killed = true;
+        break;
+      }
+      wait_ms = static_cast<int>(std::min<long>(left.count(), 1000));
+    }
+    int n = poll(fds, 2, wait_ms);
+    if (n < 0 && errno != EINTR) {
+      break;
+    }
+    if (interrupt::requested()) {
+      kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+        continue;
+      }
+      ssize_t got = read(fds[i].fd, buffer, sizeof buffer);
+      if (got <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+        continue;
+      }
+      auto& to = i == 0 ? result.out : result.err;
+      append_limited(to, buffer, static_cast<size_t>(got), options.output_limit);
+      if (i == 0 && options.on_output
+          && !options.on_output(std::string_view(buffer, static_cast<size_t>(got)))) {
+        result.stopped = true;
+        kill(pid, SIGKILL);
+        killed = true;
+        break;
+      }
+    }
+    if (killed) {
+      break;
+    }
+  }
+  for (auto& fd : fds) {
+    if (fd.fd >= 0) {
+      close(fd.fd);
+    }
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) {
+    result.exit_status = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+  }
+  (void)killed;
+  return result;
+}
+
+std::string describe_failure(const std::vector<std::string>& argv, const ProcessResult& result)
+{
+  std::string what = argv.empty() ? std::string("process") : argv[0];
+  if (result.timed_out) {
+    return fmt::format("{} did not finish in time and was stopped", what);
+  }
+  std::string text = result.err.empty() ? result.out : result.err;
+  // The last non-empty line usually says why.
+  std::string line;
+  size_t end = text.find_last_not_of("\n ");
+  if (end != std::string::npos) {
+    size_t begin = text.rfind('\n', end);
+    line = text.substr(begin == std::string::npos ? 0 : begin + 1, end + 1 - (begin == std::string::npos ? 0 : begin + 1));
+  }
+  if (result.signal != 0) {
+    return fmt::format("{} was killed by signal {}", what, result.signal);
+  }
+  if (line.empty()) {
+    return fmt::format("{} exited with status {}", what, result.exit_status);
+  }
+  return fmt::format("{} exited with status {}: {}", what, result.exit_status, line);
+}
+
+bool have_program(const std::string& program)
+{
+  const char* path = std::getenv("PATH");
+  std::string paths = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
+  size_t start = 0;
+  while (start <= paths.size()) {
+    size_t end = paths.find(':', start);
+    if (end == std::string::npos) {
+      end = paths.size();
+    }
+    std::string candidate = paths.substr(start, end - start) + "/" + program;
+    if (access(candidate.c_str(), X_OK) == 0) {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+} // namespace rehost

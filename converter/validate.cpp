@@ -1,0 +1,230 @@
+#include "converter/validate.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "bootloader/device_names.hpp"
+#include "bootloader/fstab.hpp"
+#include "bootloader/grub_cfg.hpp"
+#include "bootloader/kernel_cmdline.hpp"
+#include "converter/actions.hpp"
+#include "converter/shell_vars.hpp"
+#include "drivers/initramfs_reader.hpp"
+
+namespace rehost {
+
+namespace {
+
+std::string join(const std::vector<std::string>& v)
+{
+  std::string s;
+  for (const auto& x : v) {
+    s += (s.empty() ? "" : ", ") + x;
+  }
+  return s;
+}
+
+// A path in grub.cfg is relative to the file system grub reads it from: with a separate /boot,
+// "/vmlinuz-6.1" is the guest's /boot/vmlinuz-6.1.
+std::string guest_path_of_boot_file(const Inspection& in, const std::string& path)
+{
+  bool separate_boot = !in.disk.device_at("/boot").empty();
+  if (separate_boot && path.rfind("/boot/", 0) != 0) {
+    return "/boot" + path;
+  }
+  return path;
+}
+
+Check check_initramfs(Guest& guest, const Inspection& in, const TargetProfile& target,
+                      nlohmann::json* listing_json)
+{
+  Check check{"initramfs", false, ""};
+  const KernelInfo* kernel = in.kernel(in.default_kernel);
+  if (!kernel) {
+    check.detail = "no default kernel found";
+    return check;
+  }
+  if (kernel->initramfs.empty()) {
+    check.detail = fmt::format("kernel {} has no initramfs", kernel->version);
+    return check;
+  }
+  char temp[] = "/tmp/rehost-initramfs-XXXXXX";
+  int fd = mkstemp(temp);
+  if (fd < 0) {
+    check.detail = "cannot create a temporary file";
+    return check;
+  }
+  close(fd);
+  auto downloaded = guest.download(kernel->initramfs, temp);
+  auto listing = downloaded ? drivers::list_initramfs_file(temp)
+                            : std::unexpected(downloaded.error());
+  unlink(temp);
+  if (!listing) {
+    check.detail = fmt::format("cannot read {}: {}", kernel->initramfs, listing.error().message);
+    return check;
+  }
+  auto present = drivers::modules_in(*listing, kernel->version);
+  std::set<std::string> have(present.begin(), present.end());
+  std::vector<std::string> missing;
+  std::vector<std::string> found;
+  for (const auto& driver : target.all_drivers()) {
+    auto it = kernel->drivers.find(driver);
+    auto state = it == kernel->drivers.end() ? drivers::DriverState::missing : it->second;
+    if (state == drivers::DriverState::builtin) {
+      found.push_back(driver + " (built in)");
+    } else if (have.count(drivers::module_name(driver))) {
+      found.push_back(driver);
+    } else {
+      missing.push_back(driver);
+    }
+  }
+  if (listing_json) {
+    *listing_json = {{"kernel", kernel->version}, {"initramfs", kernel->initramfs},
+                     {"segments", listing->segments}, {"modules", present}};
+  }
+  check.passed = missing.empty();
+  check.detail = check.passed
+                   ? fmt::format("{} holds {}", kernel->initramfs, join(found))
+                   : fmt::format("{} lacks {}", kernel->initramfs, join(missing));
+  return check;
+}
+
+Check check_bootloader(Guest& guest, const Inspection& in)
+{
+  Check check{"bootloader", false, ""};
+  if (in.bootloader != "grub2") {
+    check.passed = true;
+    check.detail = fmt::format("{}: not checked", in.bootloader.empty() ? "no bootloader" : in.bootloader);
+    return check;
+  }
+  auto text = guest.read_file(in.bootloader_config, 16 << 20);
+  if (!text) {
+    check.detail = text.error().message;
+    return check;
+  }
+  auto config = bootloader::parse_grub_cfg(*text);
+  std::string saved;
+  size_t slash = in.bootloader_config.rfind('/');
+  if (auto env = guest.read_file(in.bootloader_config.substr(0, slash) + "/grubenv", 1 << 16)) {
+    saved = parse_shell_vars(*env)["saved_entry"];
+  }
+  auto entry = bootloader::default_entry(config, saved);
+  if (!entry) {
+    check.detail = fmt::format("{}: no default menu entry", in.bootloader_config);
+    return check;
+  }
+  std::vector<std::string> problems;
+  if (entry->kernel.empty() || !is_file(guest, guest_path_of_boot_file(in, entry->kernel))) {
+    problems.push_back(fmt::format("kernel {} does not exist", entry->kernel));
+  }
+  if (entry->initrds.empty()) {
+    problems.push_back("the entry loads no initramfs");
+  }
+  for (const auto& initrd : entry->initrds) {
+    if (!is_file(guest, guest_path_of_boot_file(in, initrd))) {
+      problems.push_back(fmt::format("initramfs {} does not exist", initrd));
+    }
+  }
+  bootloader::KernelCmdline cmdline(entry->args);
+  auto root = cmdline.get("root");
+  if (!root) {
+    problems.push_back("the entry has no root= argument");
+  } else {
+    auto name = bootloader::classify_device_name(*root);
+    const Filesystem* root_fs = in.disk.by_device(in.disk.root_device);
+    if (name.kind == bootloader::DeviceNameKind::controller
+        || name.kind == bootloader::DeviceNameKind::by_path) {
+      problems.push_back(fmt::format("root={} depends on the disk controller", *root));
+    } else if (name.kind == bootloader::DeviceNameKind::uuid && root_fs
+               && !in.disk.filesystems.empty() && in.disk.by_uuid(name.value) != root_fs) {
+      problems.push_back(fmt::format("root={} is not the root file system", *root));
+    }
+  }
+  check.passed = problems.empty();
+  check.detail = check.passed ? fmt::format("default entry '{}' boots {} with root={}", entry->title,
+                                            entry->kernel, root.value_or(""))
+                              : fmt::format("default entry '{}': {}", entry->title, join(problems));
+  return check;
+}
+
+Check check_fstab(Guest& guest, const Inspection& in)
+{
+  Check check{"fstab", false, ""};
+  auto text = guest.read_file("/etc/fstab", 1 << 20);
+  if (!text) {
+    check.passed = true;
+    check.detail = "no /etc/fstab";
+    return check;
+  }
+  if (in.disk.filesystems.empty()) {
+    check.passed = true;
+    check.detail = "no disk information: not checked";
+    return check;
+  }
+  std::vector<std::string> problems;
+  int resolved = 0;
+  for (const auto& e : bootloader::parse_fstab(*text)) {
+    if (e.fields.size() < 2 || e.has_option("nofail") || e.has_option("noauto")) {
+      continue;
+    }
+    auto name = bootloader::classify_device_name(e.spec());
+    if (name.kind == bootloader::DeviceNameKind::other
+        || name.kind == bootloader::DeviceNameKind::stable) {
+      continue;
+    }
+    if (device_resolves(in.disk, e.spec())) {
+      ++resolved;
+    } else {
+      problems.push_back(fmt::format("line {}: {} ({}) is not a file system of this disk", e.line,
+                                     e.spec(), e.mountpoint()));
+    }
+  }
+  check.passed = problems.empty();
+  check.detail = check.passed ? fmt::format("{} entr{} resolve to file systems of this disk",
+                                            resolved, resolved == 1 ? "y" : "ies")
+                              : join(problems);
+  return check;
+}
+
+Check check_kernel_args(const Inspection& in, const TargetProfile& target)
+{
+  Check check{"kernel-arguments", false, ""};
+  if (in.bootloader != "grub2") {
+    check.passed = true;
+    check.detail = "not checked for this bootloader";
+    return check;
+  }
+  bootloader::KernelCmdline cmdline(in.default_cmdline);
+  std::vector<std::string> missing;
+  for (const auto& arg : target.kernel_args_add) {
+    auto want = bootloader::parse_kernel_arg(arg);
+    bool found = false;
+    for (const auto& have : cmdline.args()) {
+      found = found || (have.key == want.key && have.value == want.value);
+    }
+    if (!found) {
+      missing.push_back(arg);
+    }
+  }
+  check.passed = missing.empty();
+  check.detail = check.passed ? "the default entry has the target's arguments"
+                              : "the default entry lacks " + join(missing);
+  return check;
+}
+
+} // namespace
+
+std::vector<Check> validate_guest(Guest& guest, const Inspection& inspection,
+                                  const TargetProfile& target, nlohmann::json* initramfs_listing)
+{
+  return {
+    check_initramfs(guest, inspection, target, initramfs_listing),
+    check_bootloader(guest, inspection),
+    check_kernel_args(inspection, target),
+    check_fstab(guest, inspection),
+  };
+}
+
+} // namespace rehost

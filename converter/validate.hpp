@@ -1,0 +1,27 @@
+// Static validation of a converted guest: will it find its disk, its kernel and its root?
+//
+// The checks read the result, they do not trust what the conversion meant to do:
+//   initramfs   the default kernel's initramfs (listed with libarchive) holds the target's
+//               storage and network drivers and their dependencies, or the kernel has them
+//               built in;
+//   bootloader  the default boot entry names a kernel and an initramfs that exist, and its
+//               root= names the root file system in a form that survives the move;
+//   fstab       every entry resolves to a file system of this disk, or is nofail, or needs no
+//               device.
+#pragma once
+
+#include <vector>
+
+#include "converter/guest.hpp"
+#include "converter/inspection.hpp"
+#include "converter/report.hpp"
+#include "converter/rules.hpp"
+
+namespace rehost {
+
+// Runs the static checks on the guest as it is now. `inspection` must describe the converted
+// guest (inspect again after converting).
+std::vector<Check> validate_guest(Guest& guest, const Inspection& inspection,
+                                  const TargetProfile& target, nlohmann::json* initramfs_listing);
+
+} // namespace rehost

@@ -1,0 +1,33 @@
+// Listing an initramfs, as the kernel unpacks it.
+//
+// An initramfs is a sequence of cpio archives (newc format), each either uncompressed or
+// compressed (gzip, xz, zstd, lz4, lzma, bzip2), padded with zeros between them. Early-microcode
+// images put an uncompressed archive first and the real one, compressed, after it. Uncompressed
+// segments are delimited by walking their headers to the TRAILER!!! entry; a compressed segment
+// is handed to libarchive, which detects the compression and lists it to its end.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "converter/error.hpp"
+
+namespace rehost::drivers {
+
+struct InitramfsListing {
+  std::vector<std::string> files;     // paths without a leading "./" or "/"
+  std::vector<std::string> segments;  // "cpio", "cpio+zstd", ... in order
+};
+
+// Lists the initramfs held in `data`.
+Result<InitramfsListing> list_initramfs(const std::string& data);
+
+// Lists the initramfs in a host file.
+Result<InitramfsListing> list_initramfs_file(const std::string& path);
+
+// Module names ("nvme", "virtio_blk": '-' becomes '_') of the .ko files in a listing, for the
+// kernel `version` (or any kernel when empty).
+std::vector<std::string> modules_in(const InitramfsListing& listing,
+                                    const std::string& version = {});
+
+} // namespace rehost::drivers
