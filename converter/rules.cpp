@@ -371,8 +371,14 @@ Result<Rule> parse_rule(const std::string& text, const std::string& file)
         } else {
           v.is_list = true;
           v.list = string_list(value, problems, p.name);
-          for (const auto& item : v.list) {
-            check_variables(item, value.Mark(), *spec, problems);
+          if (value.IsSequence()) {
+            for (const auto& item : value) {
+              if (item.IsScalar()) {
+                check_variables(item.Scalar(), item.Mark(), *spec, problems);
+              }
+            }
+          } else if (value.IsScalar()) {
+            check_variables(value.Scalar(), value.Mark(), *spec, problems);
           }
         }
         action.params[p.name] = std::move(v);

@@ -1,0 +1,40 @@
+#include "bootloader/device_names.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace rehost::bootloader;
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("controller names map to the appliance's /dev/sdX names")
+  {
+    struct Case {
+      const char* spec;
+      const char* appliance;
+    };
+    for (auto c : {Case{"/dev/sda1", "/dev/sda1"}, Case{"/dev/hdb2", "/dev/sdb2"},
+                   Case{"/dev/xvda1", "/dev/sda1"}, Case{"/dev/vdc", "/dev/sdc"},
+                   Case{"/dev/nvme0n1p3", "/dev/sda3"}, Case{"/dev/nvme1n1", "/dev/sdb"},
+                   Case{"/dev/cciss/c0d0p1", "/dev/sda1"}, Case{"/dev/sdaa1", "/dev/sdaa1"}}) {
+      CAPTURE(c.spec);
+      auto name = classify_device_name(c.spec);
+      CHECK(name.kind == DeviceNameKind::controller);
+      CHECK(appliance_name(name) == c.appliance);
+    }
+  }
+
+  TEST_CASE("stable and tagged names are recognised and left alone")
+  {
+    CHECK(classify_device_name("UUID=1234-abcd").kind == DeviceNameKind::uuid);
+    CHECK(classify_device_name("UUID=1234-abcd").value == "1234-abcd");
+    CHECK(classify_device_name("LABEL=root").kind == DeviceNameKind::label);
+    CHECK(classify_device_name("PARTUUID=0a-01").kind == DeviceNameKind::partuuid);
+    CHECK(classify_device_name("/dev/disk/by-uuid/1234").kind == DeviceNameKind::uuid);
+    CHECK(classify_device_name("/dev/disk/by-id/scsi-36000c29-part1").kind == DeviceNameKind::by_path);
+    CHECK(classify_device_name("/dev/mapper/vg-root").kind == DeviceNameKind::stable);
+    CHECK(classify_device_name("/dev/vg0/root").kind == DeviceNameKind::stable);
+    CHECK(classify_device_name("tmpfs").kind == DeviceNameKind::other);
+    CHECK(classify_device_name("nfs:/export").kind == DeviceNameKind::other);
+    CHECK_FALSE(appliance_name(classify_device_name("UUID=x")).has_value());
+  }
+}

@@ -1,0 +1,108 @@
+#include "drivers/initramfs_reader.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <chrono>
+#include <memory>
+
+#include <doctest/doctest.h>
+
+using namespace rehost::drivers;
+
+namespace {
+
+// A newc cpio archive of `files` (name -> content), compressed with `filter` ("" for none).
+std::string make_cpio(const std::vector<std::pair<std::string, std::string>>& files,
+                      const std::string& filter)
+{
+  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(), archive_write_free);
+  archive_write_set_format_cpio_newc(a.get());
+  if (filter == "gzip") {
+    archive_write_add_filter_gzip(a.get());
+  } else if (filter == "xz") {
+    archive_write_add_filter_xz(a.get());
+  } else if (filter == "zstd") {
+    archive_write_add_filter_zstd(a.get());
+  } else if (filter == "lz4") {
+    archive_write_add_filter_lz4(a.get());
+  } else if (filter == "bzip2") {
+    archive_write_add_filter_bzip2(a.get());
+  } else if (filter == "lzma") {
+    archive_write_add_filter_lzma(a.get());
+  }
+  archive_write_set_bytes_in_last_block(a.get(), 1);
+  std::string out(64 << 20, '\0');
+  size_t used = 0;
+  archive_write_open_memory(a.get(), out.data(), out.size(), &used);
+  for (const auto& [name, content] : files) {
+    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
+                                                                     archive_entry_free);
+    archive_entry_set_pathname(e.get(), name.c_str());
+    archive_entry_set_filetype(e.get(), AE_IFREG);
+    archive_entry_set_perm(e.get(), 0644);
+    archive_entry_set_size(e.get(), static_cast<la_int64_t>(content.size()));
+    archive_write_header(a.get(), e.get());
+    archive_write_data(a.get(), content.data(), content.size());
+  }
+  archive_write_close(a.get());
+  out.resize(used);
+  return out;
+}
+
+} // namespace
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("an early-microcode cpio followed by a compressed one is listed whole")
+  {
+    for (const char* filter : {"gzip", "xz", "zstd", "lz4", "bzip2", "lzma"}) {
+      CAPTURE(filter);
+      std::string early = make_cpio({{"kernel/x86/microcode/GenuineIntel.bin", "ucode"}}, "");
+      std::string main = make_cpio(
+        {{"./init", "#!/bin/sh"},
+         {"usr/lib/modules/6.1.0-13-amd64/kernel/drivers/nvme/host/nvme.ko", "ko"},
+         {"usr/lib/modules/6.1.0-13-amd64/kernel/drivers/nvme/host/nvme-core.ko.xz", "ko"},
+         {"lib/modules/6.1.0-13-amd64/kernel/drivers/block/virtio_blk.ko.zst", "ko"}},
+        filter);
+      // Padding between the parts, as dracut and initramfs-tools write it.
+      std::string image = early + std::string(512 - early.size() % 512, '\0') + main;
+      auto listing = list_initramfs(image);
+      REQUIRE(listing);
+      REQUIRE(listing->segments.size() == 2);
+      CHECK(listing->segments[0] == "cpio");
+      CHECK(listing->segments[1].rfind("cpio+", 0) == 0);
+      CHECK(listing->files.front() == "kernel/x86/microcode/GenuineIntel.bin");
+      CHECK(modules_in(*listing, "6.1.0-13-amd64")
+            == std::vector<std::string>{"nvme", "nvme_core", "virtio_blk"});
+      CHECK(modules_in(*listing, "5.10.0-1-amd64").empty());
+    }
+  }
+
+  TEST_CASE("damaged and empty images are errors, not crashes")
+  {
+    CHECK_FALSE(list_initramfs("").has_value());
+    CHECK_FALSE(list_initramfs(std::string(4096, '\0')).has_value());
+    CHECK_FALSE(list_initramfs("070701garbage").has_value());
+    std::string main = make_cpio({{"init", "x"}}, "gzip");
+    CHECK_FALSE(list_initramfs(main.substr(0, main.size() / 2)).has_value());
+    CHECK_FALSE(list_initramfs("random bytes that are no archive at all").has_value());
+  }
+
+  TEST_CASE("a 60 MB initramfs is read in well under a second")
+  {
+    std::vector<std::pair<std::string, std::string>> files;
+    for (int i = 0; i < 600; ++i) {
+      std::string content(100000, static_cast<char>('a' + i % 26));
+      content[i] = 'z';
+      files.push_back({"lib/modules/6.1.0/kernel/m" + std::to_string(i) + ".ko", content});
+    }
+    std::string image = make_cpio(files, "zstd");
+    auto start = std::chrono::steady_clock::now();
+    auto listing = list_initramfs(image);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    REQUIRE(listing);
+    CHECK(listing->files.size() == 600);
+    CHECK(seconds < 1.0);
+  }
+}
