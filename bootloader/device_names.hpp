@@ -12,20 +12,20 @@
 namespace rehost::bootloader {
 
 enum class DeviceNameKind {
-  controller,  // /dev/sdXN, /dev/hdXN, /dev/vdXN, /dev/xvdXN, /dev/nvmeXnYpZ, cciss
-  by_path,     // /dev/disk/by-id/..., /dev/disk/by-path/... (tied to the old hardware)
-  uuid,        // UUID=..., /dev/disk/by-uuid/...
-  label,       // LABEL=..., /dev/disk/by-label/...
-  partuuid,    // PARTUUID=..., /dev/disk/by-partuuid/...
-  stable,      // /dev/mapper/..., LVM, md: independent of the controller
-  other,       // not a block device (tmpfs, proc, nfs server:/path, ...)
+  controller, // /dev/sdXN, /dev/hdXN, /dev/vdXN, /dev/xvdXN, /dev/nvmeXnYpZ, cciss
+  by_path,    // /dev/disk/by-id/..., /dev/disk/by-path/... (tied to the old hardware)
+  uuid,       // UUID=..., /dev/disk/by-uuid/...
+  label,      // LABEL=..., /dev/disk/by-label/...
+  partuuid,   // PARTUUID=..., /dev/disk/by-partuuid/...
+  stable,     // /dev/mapper/..., LVM, md: independent of the controller
+  other,      // not a block device (tmpfs, proc, nfs server:/path, ...)
 };
 
 struct DeviceName {
   DeviceNameKind kind = DeviceNameKind::other;
-  int disk = -1;       // controller names: 0 for the first disk (sda, hda, vda, xvda, nvme0n1)
-  int partition = 0;   // controller names: 0 for the whole disk
-  std::string value;   // uuid, label or partuuid
+  int disk = -1;     // controller names: 0 for the first disk (sda, hda, vda, xvda, nvme0n1)
+  int partition = 0; // controller names: 0 for the whole disk
+  std::string value; // uuid, label or partuuid
 };
 
 DeviceName classify_device_name(const std::string& spec);

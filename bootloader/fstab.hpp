@@ -10,13 +10,13 @@
 namespace rehost::bootloader {
 
 struct FstabField {
-  size_t offset = 0;  // in the whole text
+  size_t offset = 0; // in the whole text
   std::string text;
 };
 
 struct FstabEntry {
-  int line = 0;  // 1-based
-  std::vector<FstabField> fields;  // spec, file, vfstype, options, freq, passno
+  int line = 0;                   // 1-based
+  std::vector<FstabField> fields; // spec, file, vfstype, options, freq, passno
 
   const std::string& spec() const { return fields[0].text; }
   std::string mountpoint() const { return fields.size() > 1 ? fields[1].text : ""; }

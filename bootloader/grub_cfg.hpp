@@ -12,18 +12,18 @@ namespace rehost::bootloader {
 
 struct GrubEntry {
   std::string title;
-  std::string id;         // --id or $menuentry_id_option value, if any
-  std::string path;       // "0", "1>2": its position, as GRUB_DEFAULT numbers it
-  std::string kernel;     // path after `linux`/`linux16`/`linuxefi`
-  std::string args;       // kernel arguments
+  std::string id;     // --id or $menuentry_id_option value, if any
+  std::string path;   // "0", "1>2": its position, as GRUB_DEFAULT numbers it
+  std::string kernel; // path after `linux`/`linux16`/`linuxefi`
+  std::string args;   // kernel arguments
   std::vector<std::string> initrds;
   int line = 0;
 };
 
 struct GrubConfig {
   std::vector<GrubEntry> entries;
-  std::string default_value;  // as written after `set default=` ("0", "saved", an id, ...)
-  bool uses_saved_entry = false;  // default comes from grubenv
+  std::string default_value;     // as written after `set default=` ("0", "saved", an id, ...)
+  bool uses_saved_entry = false; // default comes from grubenv
 };
 
 GrubConfig parse_grub_cfg(const std::string& text);

@@ -12,7 +12,7 @@ namespace rehost::bootloader {
 
 struct KernelArg {
   std::string key;
-  std::optional<std::string> value;  // without quotes
+  std::optional<std::string> value; // without quotes
 
   // "key" or "key=value", quoting the value if it holds a space.
   std::string text() const;

@@ -36,8 +36,7 @@ std::string find_host_kernel()
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/boot", ec)) {
     std::string name = entry.path().filename().string();
-    if (name.rfind("vmlinuz-", 0) == 0 && access(entry.path().c_str(), R_OK) == 0
-        && name > best) {
+    if (name.rfind("vmlinuz-", 0) == 0 && access(entry.path().c_str(), R_OK) == 0 && name > best) {
       best = name;
     }
   }
@@ -75,9 +74,10 @@ Accel probe(const std::string& qemu)
   if (result && !result->timed_out && result->out.find("Kernel panic") != std::string::npos) {
     return Accel::kvm;
   }
-  log::debug("KVM probe failed ({}); using TCG",
-             !result ? result.error().message
-                     : result->timed_out ? std::string("hung") : std::string("no kernel output"));
+  log::debug("KVM probe failed ({}); using TCG", !result ? result.error().message
+                                                 : result->timed_out
+                                                     ? std::string("hung")
+                                                     : std::string("no kernel output"));
   return Accel::tcg;
 }
 
@@ -92,7 +92,9 @@ std::string accel_cache_path()
 {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   const char* home = std::getenv("HOME");
-  std::string base = xdg && *xdg ? xdg : home && *home ? std::string(home) + "/.cache" : "/var/cache";
+  std::string base = xdg && *xdg     ? xdg
+                     : home && *home ? std::string(home) + "/.cache"
+                                     : "/var/cache";
   return base + "/rehost/accel";
 }
 

@@ -121,7 +121,8 @@ Result<void> fstab_to_uuid(ActionContext& c, const Action& a, ActionRecord& reco
   const std::string path = a.str("path");
   const DiskInfo& disk = c.inspection.disk;
   if (disk.filesystems.empty()) {
-    record.notes.push_back("no disk information (a directory guest): device names left as they are");
+    record.notes.push_back(
+        "no disk information (a directory guest): device names left as they are");
     return {};
   }
   int rewritten = 0;
@@ -134,7 +135,7 @@ Result<void> fstab_to_uuid(ActionContext& c, const Action& a, ActionRecord& reco
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
       if (is_shared_folder(it->type())) {
         out = bootloader::comment_out_fstab_line(
-          out, *it, "Disabled by rehost: hypervisor shared folders do not exist on the target");
+            out, *it, "Disabled by rehost: hypervisor shared folders do not exist on the target");
         ++disabled;
       }
     }
@@ -160,8 +161,8 @@ Result<void> fstab_to_uuid(ActionContext& c, const Action& a, ActionRecord& reco
       if (!e.has_option("nofail") && e.mountpoint() != "/" && e.fields.size() >= 4) {
         edits.push_back({e.line, 3, e.options() + ",nofail"});
         ++nofail;
-        record.notes.push_back(fmt::format("{} line {}: {} is not on this disk; added nofail",
-                                           path, e.line, e.spec()));
+        record.notes.push_back(fmt::format("{} line {}: {} is not on this disk; added nofail", path,
+                                           e.line, e.spec()));
       } else if (e.mountpoint() == "/") {
         return fail("{} line {}: the root file system {} is not on this disk", path, e.line,
                     e.spec());
@@ -174,8 +175,8 @@ Result<void> fstab_to_uuid(ActionContext& c, const Action& a, ActionRecord& reco
   }
   record.summary = fmt::format("{}: {} device name(s) to UUID=", path, rewritten);
   if (nofail) {
-    record.summary += fmt::format(", {} entr{} not on this disk set nofail", nofail,
-                                  nofail == 1 ? "y" : "ies");
+    record.summary +=
+        fmt::format(", {} entr{} not on this disk set nofail", nofail, nofail == 1 ? "y" : "ies");
   }
   if (disabled) {
     record.summary += fmt::format(", {} shared folder(s) disabled", disabled);
@@ -276,8 +277,8 @@ Result<void> set_shell_var_action(ActionContext& c, const Action& a, ActionRecor
     record.summary = fmt::format("{}: {}={}", path, variable, value);
     return set_shell_var(text, variable, value);
   };
-  return edit_guest_file(c, record, path,
-                         only_if_set ? MissingFile::skip : MissingFile::create, transform);
+  return edit_guest_file(c, record, path, only_if_set ? MissingFile::skip : MissingFile::create,
+                         transform);
 }
 
 // --- initramfs_modules ---------------------------------------------------------------------------
@@ -304,12 +305,11 @@ Result<void> initramfs_modules(ActionContext& c, const Action& a, ActionRecord& 
       }
       // Only drivers some kernel has as a module: built-in ones need no listing, and a name no
       // kernel knows would only produce warnings.
-      bool loadable = std::any_of(c.inspection.kernels.begin(), c.inspection.kernels.end(),
-                                  [&](const KernelInfo& k) {
-                                    auto it = k.drivers.find(driver);
-                                    return it != k.drivers.end()
-                                           && it->second == drivers::DriverState::module;
-                                  });
+      bool loadable = std::any_of(
+          c.inspection.kernels.begin(), c.inspection.kernels.end(), [&](const KernelInfo& k) {
+            auto it = k.drivers.find(driver);
+            return it != k.drivers.end() && it->second == drivers::DriverState::module;
+          });
       if (!loadable && !c.inspection.kernels.empty()) {
         continue;
       }
@@ -414,8 +414,8 @@ Result<void> network_dhcp(ActionContext& c, const Action& a, ActionRecord& recor
     return r;
   }
   if (!record.changes.empty()) {
-    record.summary = fmt::format("{}: {} is now {} with DHCP", path, old_name,
-                                 c.target.first_interface);
+    record.summary =
+        fmt::format("{}: {} is now {} with DHCP", path, old_name, c.target.first_interface);
   }
   return {};
 }
@@ -427,7 +427,7 @@ Result<void> rebuild_initramfs(ActionContext& c, const Action& a, ActionRecord& 
   std::vector<std::string> rebuilt;
   for (const auto& kernel : c.inspection.kernels) {
     if (kernel.version.find("kdump") != std::string::npos) {
-      continue;  // kdump images are built by their own service
+      continue; // kdump images are built by their own service
     }
     interrupt::check();
     log::progress("Rebuilding initramfs for {}", kernel.version);
@@ -445,8 +445,8 @@ Result<void> rebuild_initramfs(ActionContext& c, const Action& a, ActionRecord& 
         return fail("cannot keep {} aside before rebuilding it: {}", image, r.error().message);
       }
     }
-    auto argv = expand(a.list("command"), {{"kernel.version", {kernel.version}},
-                                           {"kernel.initramfs", {image}}});
+    auto argv = expand(a.list("command"),
+                       {{"kernel.version", {kernel.version}}, {"kernel.initramfs", {image}}});
     auto result = run_recorded(c, record, argv);
     if (!result || !is_file(c.guest, image)) {
       if (!aside.empty()) {
@@ -529,9 +529,10 @@ bool device_resolves(const DiskInfo& disk, const std::string& spec)
   return true;
 }
 
-Result<void> edit_guest_file(ActionContext& c, ActionRecord& record, const std::string& path,
-                             MissingFile missing,
-                             const std::function<Result<std::string>(const std::string&)>& transform)
+Result<void>
+edit_guest_file(ActionContext& c, ActionRecord& record, const std::string& path,
+                MissingFile missing,
+                const std::function<Result<std::string>(const std::string&)>& transform)
 {
   auto info = c.guest.stat(path);
   if (!info) {
@@ -585,16 +586,16 @@ Result<void> run_action(ActionContext& context, const Action& action, ActionReco
 {
   using Runner = Result<void> (*)(ActionContext&, const Action&, ActionRecord&);
   static const std::map<std::string, Runner> k_runners = {
-    {"fstab_to_uuid", fstab_to_uuid},
-    {"shell_var_to_uuid", shell_var_to_uuid},
-    {"kernel_args", kernel_args},
-    {"set_shell_var", set_shell_var_action},
-    {"initramfs_modules", initramfs_modules},
-    {"remove_packages", remove_packages},
-    {"delete_files", delete_files},
-    {"network_dhcp", network_dhcp},
-    {"rebuild_initramfs", rebuild_initramfs},
-    {"run", run_command},
+      {"fstab_to_uuid", fstab_to_uuid},
+      {"shell_var_to_uuid", shell_var_to_uuid},
+      {"kernel_args", kernel_args},
+      {"set_shell_var", set_shell_var_action},
+      {"initramfs_modules", initramfs_modules},
+      {"remove_packages", remove_packages},
+      {"delete_files", delete_files},
+      {"network_dhcp", network_dhcp},
+      {"rebuild_initramfs", rebuild_initramfs},
+      {"run", run_command},
   };
   auto it = k_runners.find(action.type);
   if (it == k_runners.end()) {

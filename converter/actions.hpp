@@ -28,9 +28,10 @@ Result<void> run_action(ActionContext& context, const Action& action, ActionReco
 // Edits a guest text file through `transform` and records the change (nothing is written when
 // the text is unchanged). A missing file is passed as "" when `create` is true, else skipped.
 enum class MissingFile { skip, create };
-Result<void> edit_guest_file(ActionContext& context, ActionRecord& record, const std::string& path,
-                             MissingFile missing,
-                             const std::function<Result<std::string>(const std::string&)>& transform);
+Result<void>
+edit_guest_file(ActionContext& context, ActionRecord& record, const std::string& path,
+                MissingFile missing,
+                const std::function<Result<std::string>(const std::string&)>& transform);
 
 // The UUID= form of a device name if it names a file system on this disk under a name that
 // depends on the disk controller; nothing when it is already stable or cannot be resolved.

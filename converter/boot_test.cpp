@@ -29,16 +29,16 @@ ConsoleVerdict judge_console(const std::string& console)
 {
   // Failures first: a panic message can come after a login prompt was printed by nothing.
   static const char* const k_failures[] = {
-    "Kernel panic",
-    "Gave up waiting for root",
-    "ALERT!",
-    "Dropping to a shell",
-    "(initramfs) ",
-    "You are in emergency mode",
-    "Entering emergency mode",
-    "dracut-initqueue timeout",
-    "Cannot open root device",
-    "VFS: Unable to mount root fs",
+      "Kernel panic",
+      "Gave up waiting for root",
+      "ALERT!",
+      "Dropping to a shell",
+      "(initramfs) ",
+      "You are in emergency mode",
+      "Entering emergency mode",
+      "dracut-initqueue timeout",
+      "Cannot open root device",
+      "VFS: Unable to mount root fs",
   };
   for (const char* marker : k_failures) {
     size_t at = console.find(marker);
@@ -59,10 +59,25 @@ ConsoleVerdict judge_console(const std::string& console)
 std::vector<std::string> boot_test_command(const BootTestOptions& o, const std::string& accel)
 {
   std::vector<std::string> argv = {
-    "qemu-system-x86_64", "-accel", accel, "-machine", o.devices.machine, "-m", "1536",
-    "-smp", "2", "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio",
-    "-cpu", accel == "kvm" ? "host" : "max",
-    "-drive", "file=" + o.image + ",format=" + o.format + ",if=none,id=disk0,snapshot=on",
+      "qemu-system-x86_64",
+      "-accel",
+      accel,
+      "-machine",
+      o.devices.machine,
+      "-m",
+      "1536",
+      "-smp",
+      "2",
+      "-nodefaults",
+      "-display",
+      "none",
+      "-no-reboot",
+      "-serial",
+      "stdio",
+      "-cpu",
+      accel == "kvm" ? "host" : "max",
+      "-drive",
+      "file=" + o.image + ",format=" + o.format + ",if=none,id=disk0,snapshot=on",
   };
   if (o.devices.firmware == "uefi") {
     argv.insert(argv.end(), {"-bios", "/usr/share/ovmf/OVMF.fd"});
@@ -73,15 +88,15 @@ std::vector<std::string> boot_test_command(const BootTestOptions& o, const std::
     argv.insert(argv.end(), {"-device", "virtio-scsi-pci,id=scsi0", "-device",
                              "scsi-hd,drive=disk0,bus=scsi0.0"});
   } else if (o.devices.disk == "pvscsi") {
-    argv.insert(argv.end(), {"-device", "pvscsi,id=scsi0", "-device",
-                             "scsi-hd,drive=disk0,bus=scsi0.0"});
+    argv.insert(argv.end(),
+                {"-device", "pvscsi,id=scsi0", "-device", "scsi-hd,drive=disk0,bus=scsi0.0"});
   } else {
     argv.insert(argv.end(), {"-device", o.devices.disk + ",drive=disk0"});
   }
   if (!o.devices.nic.empty()) {
     // User networking with no way out: the guest can configure its interface, nothing more.
-    argv.insert(argv.end(), {"-netdev", "user,id=net0,restrict=on", "-device",
-                             o.devices.nic + ",netdev=net0"});
+    argv.insert(argv.end(),
+                {"-netdev", "user,id=net0,restrict=on", "-device", o.devices.nic + ",netdev=net0"});
   }
   return argv;
 }
@@ -91,7 +106,8 @@ BootTestResult run_boot_test(const BootTestOptions& o)
   BootTestResult result;
   result.ran = true;
   result.log_file = o.log_file;
-  result.devices = o.devices.disk + " disk, " + (o.devices.nic.empty() ? "no NIC" : o.devices.nic + " NIC");
+  result.devices =
+      o.devices.disk + " disk, " + (o.devices.nic.empty() ? "no NIC" : o.devices.nic + " NIC");
   const std::string accel = to_string(usable_accel());
   auto argv = boot_test_command(o, accel);
   std::string console;

@@ -17,14 +17,15 @@ namespace rehost {
 
 struct BootTestOptions {
   std::string image;
-  std::string format;  // "qcow2", "raw"
+  std::string format; // "qcow2", "raw"
   BootTestDevices devices;
   std::chrono::seconds timeout{600};
-  std::string log_file;  // where the serial console is saved
+  std::string log_file; // where the serial console is saved
 };
 
 // The qemu command line for a boot test (exposed for tests and --verbose).
-std::vector<std::string> boot_test_command(const BootTestOptions& options, const std::string& accel);
+std::vector<std::string> boot_test_command(const BootTestOptions& options,
+                                           const std::string& accel);
 
 // Runs the boot test.
 BootTestResult run_boot_test(const BootTestOptions& options);

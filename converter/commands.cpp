@@ -34,11 +34,11 @@ public:
   {
     interrupt::check();
     log::progress("{}", name);
-    m_report.failed_pass = name;  // cleared when the command finishes
+    m_report.failed_pass = name; // cleared when the command finishes
     auto start = std::chrono::steady_clock::now();
     auto record = [&] {
       m_report.passes.push_back(
-        {name, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+          {name, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
     };
     if constexpr (std::is_void_v<decltype(body())>) {
       body();
@@ -171,7 +171,8 @@ int run_inspect(const CommonOptions&, const InspectOptions& o)
 {
   Source source = open_source(o.source, DirectoryUse::allowed);
   log::progress("Opening {}", source.path);
-  GuestSession session = open_session(source, source.path, source.format, DiskAccess::read_only, o.root);
+  GuestSession session =
+      open_session(source, source.path, source.format, DiskAccess::read_only, o.root);
   log::progress("Inspecting");
   Inspection inspection = inspect_session(session, source.path);
   session.close();
@@ -212,9 +213,8 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
     });
 
     // What is on the disk: OS, kernels, bootloader, tools.
-    Inspection inspection = passes.run("Inspecting the guest", [&] {
-      return inspect_session(session, source.path);
-    });
+    Inspection inspection =
+        passes.run("Inspecting the guest", [&] { return inspect_session(session, source.path); });
     report.inspection = to_json(inspection);
 
     // Which rules apply, and whether the target can be reached at all.
@@ -276,7 +276,8 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
       log::progress("  {} boot test: {}", report.boot_test.passed ? "ok  " : "FAIL",
                     report.boot_test.reason);
       if (!report.boot_test.passed) {
-        fatal(ExitCode::validation_failed, "boot test failed on {}: {} (console log: {}); {} was not made",
+        fatal(ExitCode::validation_failed,
+              "boot test failed on {}: {} (console log: {}); {} was not made",
               report.boot_test.devices, report.boot_test.reason, report.boot_test.log_file,
               output.path());
       }
@@ -327,7 +328,7 @@ int run_validate(const CommonOptions& common, const ValidateOptions& o)
     bool passed = report.validation_passed();
     std::fputs(fmt::format("Validation of {} for {}: {}\n", source.path, target.name,
                            passed ? "passed" : "FAILED")
-                 .c_str(),
+                   .c_str(),
                stdout);
     if (!passed) {
       std::string failed;
@@ -337,7 +338,8 @@ int run_validate(const CommonOptions& common, const ValidateOptions& o)
         }
       }
       if (report.boot_test.ran && !report.boot_test.passed) {
-        failed += (failed.empty() ? "" : "; ") + std::string("boot test: ") + report.boot_test.reason;
+        failed +=
+            (failed.empty() ? "" : "; ") + std::string("boot test: ") + report.boot_test.reason;
       }
       fatal(ExitCode::validation_failed, "{} does not pass validation for {}: {}", source.path,
             target.name, failed);
@@ -357,7 +359,7 @@ int run_targets(const CommonOptions& common)
     std::fputs(fmt::format("{:<12} {}\n{:<12} drivers: {}; boot test: {} disk{}\n", name,
                            t.description, "", drivers, t.boot_test.disk,
                            t.boot_test.nic.empty() ? "" : ", " + t.boot_test.nic + " NIC")
-                 .c_str(),
+                   .c_str(),
                stdout);
   }
   return 0;

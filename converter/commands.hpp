@@ -10,7 +10,7 @@
 namespace rehost {
 
 struct CommonOptions {
-  std::vector<std::string> rules_dirs;  // after the built-in rules, in order
+  std::vector<std::string> rules_dirs; // after the built-in rules, in order
 };
 
 struct InspectOptions {
@@ -28,7 +28,7 @@ struct ConvertOptions {
   bool boot_test = false;
   std::chrono::seconds boot_timeout{600};
   bool force = false;
-  std::string flatten_format;  // "" keeps the overlay
+  std::string flatten_format; // "" keeps the overlay
 };
 
 struct ValidateOptions {

@@ -17,7 +17,7 @@ std::vector<std::string> split_lines(const std::string& text)
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string::npos) {
-      lines.push_back(text.substr(pos));  // no final newline
+      lines.push_back(text.substr(pos)); // no final newline
       break;
     }
     lines.push_back(text.substr(pos, end - pos + 1));

@@ -117,7 +117,7 @@ Result<FileInfo> DirGuest::lstat(const std::string& path)
   }
   auto parent = open_parent(path);
   if (!parent) {
-    return FileInfo{};  // a missing parent means a missing file
+    return FileInfo{}; // a missing parent means a missing file
   }
   Fd dir(parent->first);
   struct stat st;
@@ -232,8 +232,8 @@ Result<void> DirGuest::write_file(const std::string& path, const std::string& co
     mode = st.st_mode & 07777;
   }
   std::string temp = fmt::format(".{}.rehost-{}", name, getpid());
-  int fd = openat(dir.get(), temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                  mode);
+  int fd =
+      openat(dir.get(), temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) {
     return fail("{}: {}", path, std::strerror(errno));
   }
@@ -326,8 +326,7 @@ Result<void> DirGuest::rename(const std::string& from, const std::string& to)
     return std::unexpected(to_parent.error());
   }
   Fd to_dir(to_parent->first);
-  if (renameat(from_dir.get(), from_parent->second.c_str(), to_dir.get(),
-               to_parent->second.c_str())
+  if (renameat(from_dir.get(), from_parent->second.c_str(), to_dir.get(), to_parent->second.c_str())
       != 0) {
     return fail("rename {} to {}: {}", from, to, std::strerror(errno));
   }
@@ -426,7 +425,7 @@ Result<void> DirGuest::download(const std::string& path, const std::string& host
 
 Result<CommandResult> DirGuest::run(const std::vector<std::string>& argv, std::chrono::seconds)
 {
-  return fail("cannot run {} in {}: running guest programs needs a disk image", 
+  return fail("cannot run {} in {}: running guest programs needs a disk image",
               argv.empty() ? std::string("a program") : argv[0], describe());
 }
 

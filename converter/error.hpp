@@ -15,15 +15,15 @@ namespace rehost {
 // Documented in README.md ("Exit codes"); the launch pipeline relies on them.
 enum class ExitCode : int {
   ok = 0,
-  internal = 1,           // a bug in rehost
-  usage = 2,              // bad command line: unknown option or target, missing argument
-  bad_source = 3,         // SOURCE is missing, unreadable, empty, truncated or not a disk
-  unsupported_guest = 4,  // no OS, an OS no rule handles, or several OSes and no --root
-  conversion_failed = 5,  // a conversion step failed; OUTPUT was not made
-  validation_failed = 6,  // the converted guest did not pass validation or the boot test
-  bad_rules = 7,          // a rule file or target profile is invalid
-  output_failed = 8,      // OUTPUT cannot be written: missing directory, read-only, full
-  interrupted = 130,      // SIGINT or SIGTERM; nothing was left behind
+  internal = 1,          // a bug in rehost
+  usage = 2,             // bad command line: unknown option or target, missing argument
+  bad_source = 3,        // SOURCE is missing, unreadable, empty, truncated or not a disk
+  unsupported_guest = 4, // no OS, an OS no rule handles, or several OSes and no --root
+  conversion_failed = 5, // a conversion step failed; OUTPUT was not made
+  validation_failed = 6, // the converted guest did not pass validation or the boot test
+  bad_rules = 7,         // a rule file or target profile is invalid
+  output_failed = 8,     // OUTPUT cannot be written: missing directory, read-only, full
+  interrupted = 130,     // SIGINT or SIGTERM; nothing was left behind
 };
 
 // An error from a low-level operation: what went wrong, naming the thing it concerns.
@@ -44,10 +44,7 @@ std::unexpected<Error> fail(fmt::format_string<Args...> format, Args&&... args)
 // A failure that ends the command, with the exit code it maps to.
 class Fatal : public std::runtime_error {
 public:
-  Fatal(ExitCode code, const std::string& message)
-    : std::runtime_error(message), m_code(code)
-  {
-  }
+  Fatal(ExitCode code, const std::string& message) : std::runtime_error(message), m_code(code) {}
 
   ExitCode code() const { return m_code; }
 

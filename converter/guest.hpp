@@ -20,7 +20,7 @@ enum class FileType { missing, regular, directory, symlink, other };
 struct FileInfo {
   FileType type = FileType::missing;
   uint64_t size = 0;
-  uint32_t mode = 0;  // permission bits
+  uint32_t mode = 0; // permission bits
 };
 
 struct CommandResult {

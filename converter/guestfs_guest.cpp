@@ -102,11 +102,10 @@ int GuestfsGuest::launches()
   return g_launches.load();
 }
 
-Result<std::unique_ptr<GuestfsGuest>> GuestfsGuest::launch(const std::string& image,
-                                                           const std::string& format,
-                                                           DiskAccess access)
+Result<std::unique_ptr<GuestfsGuest>>
+GuestfsGuest::launch(const std::string& image, const std::string& format, DiskAccess access)
 {
-  guestfs_h* g = guestfs_create();  // reads the LIBGUESTFS_* variables
+  guestfs_h* g = guestfs_create(); // reads the LIBGUESTFS_* variables
   if (!g) {
     return fail("cannot create a libguestfs handle");
   }
@@ -233,8 +232,8 @@ Result<void> GuestfsGuest::mount_root(const std::string& root, DiskInfo& disk)
   });
   for (const auto& m : mounts) {
     int r = m_access == DiskAccess::read_only
-              ? guestfs_mount_ro(m_g, m.device.c_str(), m.mountpoint.c_str())
-              : guestfs_mount(m_g, m.device.c_str(), m.mountpoint.c_str());
+                ? guestfs_mount_ro(m_g, m.device.c_str(), m.mountpoint.c_str())
+                : guestfs_mount(m_g, m.device.c_str(), m.mountpoint.c_str());
     if (r != 0) {
       if (m.mountpoint == "/" || m.mountpoint == "/boot") {
         return fail("cannot mount {} on {}: {}", m.device, m.mountpoint, last_error());
@@ -343,8 +342,8 @@ Result<std::string> GuestfsGuest::read_head(const std::string& path, size_t size
     return fail("{}: not a regular file", path);
   }
   size_t got = 0;
-  char* data = guestfs_pread(m_g, path.c_str(), static_cast<int>(std::min(size, k_small_transfer)),
-                             0, &got);
+  char* data =
+      guestfs_pread(m_g, path.c_str(), static_cast<int>(std::min(size, k_small_transfer)), 0, &got);
   if (!data) {
     return fail("{}: {}", path, last_error());
   }

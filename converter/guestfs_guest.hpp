@@ -22,8 +22,7 @@ public:
   // Launches an appliance on `image` (format "raw", "qcow2", ...). With read_only, writes go
   // to a throwaway overlay inside the appliance.
   static Result<std::unique_ptr<GuestfsGuest>> launch(const std::string& image,
-                                                      const std::string& format,
-                                                      DiskAccess access);
+                                                      const std::string& format, DiskAccess access);
   ~GuestfsGuest() override;
 
   // The partition tables (read with libparted from the disk's first and last MiB) and the
@@ -61,7 +60,7 @@ public:
 
 private:
   GuestfsGuest(guestfs_h* g, std::string image, DiskAccess access)
-    : m_g(g), m_image(std::move(image)), m_access(access)
+      : m_g(g), m_image(std::move(image)), m_access(access)
   {
   }
 

@@ -88,8 +88,8 @@ std::string ifupdown_dhcp(const std::string& text, const std::string& new_name)
     return text;
   }
   static const std::set<std::string> k_static_options = {
-    "address", "netmask", "gateway", "broadcast", "network", "hwaddress", "dns-nameservers",
-    "dns-search", "dns-domain", "pointopoint", "metric"};
+      "address",         "netmask",    "gateway",    "broadcast",   "network", "hwaddress",
+      "dns-nameservers", "dns-search", "dns-domain", "pointopoint", "metric"};
   std::string out;
   bool in_inet_stanza = false;
   for (const auto& line : lines_of(text)) {

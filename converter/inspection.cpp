@@ -17,7 +17,8 @@ constexpr size_t k_small_file = 1 << 20;
 
 bool ends_with(const std::string& s, const std::string& suffix)
 {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size()
+         && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool starts_with(const std::string& s, const std::string& prefix)
@@ -98,8 +99,9 @@ void inspect_kernels(Guest& guest, Inspection& out)
         break;
       }
     }
-    for (const auto& candidate : {"/boot/initrd.img-" + version, "/boot/initramfs-" + version + ".img",
-                                  "/boot/initrd-" + version, "/boot/initrd-" + version + ".img"}) {
+    for (const auto& candidate :
+         {"/boot/initrd.img-" + version, "/boot/initramfs-" + version + ".img",
+          "/boot/initrd-" + version, "/boot/initrd-" + version + ".img"}) {
       if (is_file(guest, candidate)) {
         k.initramfs = candidate;
         break;
@@ -145,8 +147,8 @@ void inspect_bootloader(Guest& guest, Inspection& out)
     }
   }
   if (out.bootloader.empty()) {
-    for (const char* cfg : {"/boot/extlinux/extlinux.conf", "/boot/syslinux/syslinux.cfg",
-                            "/extlinux.conf"}) {
+    for (const char* cfg :
+         {"/boot/extlinux/extlinux.conf", "/boot/syslinux/syslinux.cfg", "/extlinux.conf"}) {
       if (is_file(guest, cfg)) {
         out.bootloader = "extlinux";
         out.bootloader_config = cfg;
@@ -209,7 +211,8 @@ void inspect_software(Guest& guest, Inspection& out)
   if (exists(guest, "/usr/bin/dracut") || exists(guest, "/usr/sbin/dracut")
       || exists(guest, "/sbin/dracut")) {
     out.initramfs_tool = "dracut";
-  } else if (exists(guest, "/usr/sbin/update-initramfs") || exists(guest, "/usr/sbin/mkinitramfs")) {
+  } else if (exists(guest, "/usr/sbin/update-initramfs")
+             || exists(guest, "/usr/sbin/mkinitramfs")) {
     out.initramfs_tool = "initramfs-tools";
   } else if (exists(guest, "/usr/bin/mkinitcpio")) {
     out.initramfs_tool = "mkinitcpio";
@@ -235,19 +238,20 @@ void inspect_software(Guest& guest, Inspection& out)
     std::vector<const char*> files;
   };
   const Tool hypervisor[] = {
-    {"open-vm-tools", {"open-vm-tools"}, {}},
-    {"vmware-tools", {}, {"/usr/bin/vmware-uninstall-tools.pl", "/etc/vmware-tools/locations"}},
-    {"virtualbox-guest-additions", {"virtualbox-guest-utils", "virtualbox-guest-additions"},
-     {"/opt/VBoxGuestAdditions"}},
-    {"hyperv-daemons", {"hyperv-daemons"}, {}},
-    {"xe-guest-utilities", {"xe-guest-utilities"}, {"/usr/sbin/xe-daemon"}},
+      {"open-vm-tools", {"open-vm-tools"}, {}},
+      {"vmware-tools", {}, {"/usr/bin/vmware-uninstall-tools.pl", "/etc/vmware-tools/locations"}},
+      {"virtualbox-guest-additions",
+       {"virtualbox-guest-utils", "virtualbox-guest-additions"},
+       {"/opt/VBoxGuestAdditions"}},
+      {"hyperv-daemons", {"hyperv-daemons"}, {}},
+      {"xe-guest-utilities", {"xe-guest-utilities"}, {"/usr/sbin/xe-daemon"}},
   };
   const Tool cloud[] = {
-    {"cloud-init", {"cloud-init"}, {"/usr/bin/cloud-init"}},
-    {"amazon-ssm-agent", {"amazon-ssm-agent"}, {"/usr/bin/amazon-ssm-agent"}},
-    {"qemu-guest-agent", {"qemu-guest-agent"}, {"/usr/sbin/qemu-ga", "/usr/bin/qemu-ga"}},
-    {"google-guest-agent", {"google-guest-agent"}, {"/usr/bin/google_guest_agent"}},
-    {"walinuxagent", {"walinuxagent", "WALinuxAgent"}, {"/usr/sbin/waagent"}},
+      {"cloud-init", {"cloud-init"}, {"/usr/bin/cloud-init"}},
+      {"amazon-ssm-agent", {"amazon-ssm-agent"}, {"/usr/bin/amazon-ssm-agent"}},
+      {"qemu-guest-agent", {"qemu-guest-agent"}, {"/usr/sbin/qemu-ga", "/usr/bin/qemu-ga"}},
+      {"google-guest-agent", {"google-guest-agent"}, {"/usr/bin/google_guest_agent"}},
+      {"walinuxagent", {"walinuxagent", "WALinuxAgent"}, {"/usr/sbin/waagent"}},
   };
   auto detect = [&](const Tool& tool) {
     for (const char* p : tool.packages) {
@@ -301,7 +305,8 @@ void inspect_network(Guest& guest, Inspection& out)
       }
     }
   }
-  if (out.network_style.empty() && !list_or_empty(guest, "/etc/sysconfig/network-scripts").empty()) {
+  if (out.network_style.empty()
+      && !list_or_empty(guest, "/etc/sysconfig/network-scripts").empty()) {
     for (const auto& name : list_or_empty(guest, "/etc/sysconfig/network-scripts")) {
       if (starts_with(name, "ifcfg-") && name != "ifcfg-lo") {
         out.network_style = "ifcfg";
@@ -332,9 +337,9 @@ void inspect_network(Guest& guest, Inspection& out)
 const std::vector<std::string>& catalog_drivers()
 {
   static const std::vector<std::string> k_drivers = {
-    "nvme",        "nvme_core",    "ena",         "virtio_blk",   "virtio_scsi",
-    "virtio_net",  "virtio_pci",   "xen_blkfront", "xen_netfront", "hv_vmbus",
-    "hv_storvsc",  "hv_netvsc",    "gve",
+      "nvme",       "nvme_core",  "ena",          "virtio_blk",   "virtio_scsi",
+      "virtio_net", "virtio_pci", "xen_blkfront", "xen_netfront", "hv_vmbus",
+      "hv_storvsc", "hv_netvsc",  "gve",
   };
   return k_drivers;
 }
@@ -429,25 +434,31 @@ nlohmann::json to_json(const Inspection& in)
   using nlohmann::json;
   auto opt = [](const std::optional<int>& v) { return v ? json(*v) : json(nullptr); };
   json os = {
-    {"type", in.os.type},     {"id", in.os.id},         {"id_like", in.os.id_like},
-    {"version_id", in.os.version_id}, {"major", opt(in.os.major)}, {"minor", opt(in.os.minor)},
-    {"name", in.os.name},     {"pretty_name", in.os.pretty_name}, {"codename", in.os.codename},
-    {"family", in.os.family}, {"arch", in.os.arch},     {"identified_from", in.os.source},
+      {"type", in.os.type},         {"id", in.os.id},
+      {"id_like", in.os.id_like},   {"version_id", in.os.version_id},
+      {"major", opt(in.os.major)},  {"minor", opt(in.os.minor)},
+      {"name", in.os.name},         {"pretty_name", in.os.pretty_name},
+      {"codename", in.os.codename}, {"family", in.os.family},
+      {"arch", in.os.arch},         {"identified_from", in.os.source},
   };
   json tables = json::array();
   for (const auto& t : in.disk.tables) {
     json parts = json::array();
     for (const auto& p : t.partitions) {
-      parts.push_back({{"number", p.number}, {"start", p.start}, {"size", p.size},
-                       {"kind", p.kind}, {"name", p.name}, {"flags", p.flags}});
+      parts.push_back({{"number", p.number},
+                       {"start", p.start},
+                       {"size", p.size},
+                       {"kind", p.kind},
+                       {"name", p.name},
+                       {"flags", p.flags}});
     }
-    tables.push_back({{"device", t.device}, {"type", t.type}, {"size", t.size},
-                      {"partitions", parts}});
+    tables.push_back(
+        {{"device", t.device}, {"type", t.type}, {"size", t.size}, {"partitions", parts}});
   }
   json filesystems = json::array();
   for (const auto& f : in.disk.filesystems) {
-    filesystems.push_back({{"device", f.device}, {"type", f.type}, {"uuid", f.uuid},
-                           {"label", f.label}});
+    filesystems.push_back(
+        {{"device", f.device}, {"type", f.type}, {"uuid", f.uuid}, {"label", f.label}});
   }
   json mounts = json::array();
   for (const auto& m : in.disk.mounts) {
@@ -459,8 +470,11 @@ nlohmann::json to_json(const Inspection& in)
     for (const auto& [name, state] : k.drivers) {
       drivers[name] = drivers::to_string(state);
     }
-    kernels.push_back({{"version", k.version}, {"image", k.image}, {"initramfs", k.initramfs},
-                       {"debug", k.debug}, {"default", k.version == in.default_kernel},
+    kernels.push_back({{"version", k.version},
+                       {"image", k.image},
+                       {"initramfs", k.initramfs},
+                       {"debug", k.debug},
+                       {"default", k.version == in.default_kernel},
                        {"drivers", drivers}});
   }
   json interfaces = json::array();
@@ -468,20 +482,28 @@ nlohmann::json to_json(const Inspection& in)
     interfaces.push_back({{"name", i.name}, {"method", i.method}, {"config", i.config}});
   }
   return {
-    {"os", os},
-    {"disk", {{"partition_tables", tables}, {"filesystems", filesystems},
-              {"root", in.disk.root_device}, {"mounts", mounts}}},
-    {"boot", {{"firmware", in.firmware}, {"bootloader", in.bootloader},
-              {"config", in.bootloader_config}, {"default_kernel", in.default_kernel},
-              {"cmdline", in.default_cmdline}}},
-    {"kernels", kernels},
-    {"software", {{"initramfs_tool", in.initramfs_tool},
-                  {"initramfs_modules", in.initramfs_modules_policy},
-                  {"package_manager", in.package_manager},
-                  {"hypervisor_tools", in.hypervisor_tools}, {"cloud_tools", in.cloud_tools}}},
-    {"network", {{"style", in.network_style}, {"interfaces", interfaces},
-                 {"mac_pinning", in.mac_pinning}}},
-    {"warnings", in.warnings},
+      {"os", os},
+      {"disk",
+       {{"partition_tables", tables},
+        {"filesystems", filesystems},
+        {"root", in.disk.root_device},
+        {"mounts", mounts}}},
+      {"boot",
+       {{"firmware", in.firmware},
+        {"bootloader", in.bootloader},
+        {"config", in.bootloader_config},
+        {"default_kernel", in.default_kernel},
+        {"cmdline", in.default_cmdline}}},
+      {"kernels", kernels},
+      {"software",
+       {{"initramfs_tool", in.initramfs_tool},
+        {"initramfs_modules", in.initramfs_modules_policy},
+        {"package_manager", in.package_manager},
+        {"hypervisor_tools", in.hypervisor_tools},
+        {"cloud_tools", in.cloud_tools}}},
+      {"network",
+       {{"style", in.network_style}, {"interfaces", interfaces}, {"mac_pinning", in.mac_pinning}}},
+      {"warnings", in.warnings},
   };
 }
 
@@ -500,7 +522,8 @@ std::string to_text(const Inspection& in)
   };
   std::string version = in.os.version_id;
   if (in.os.major) {
-    version = std::to_string(*in.os.major) + (in.os.minor ? "." + std::to_string(*in.os.minor) : "");
+    version =
+        std::to_string(*in.os.major) + (in.os.minor ? "." + std::to_string(*in.os.minor) : "");
   }
   line("OS", fmt::format("{} {} ({}, family {}, {})", in.os.id, version,
                          in.os.pretty_name.empty() ? in.os.name : in.os.pretty_name, in.os.family,
@@ -510,7 +533,8 @@ std::string to_text(const Inspection& in)
     for (const auto& p : t.partitions) {
       const Filesystem* fs = in.disk.by_device(t.device + std::to_string(p.number));
       out += fmt::format("  {:<16} {:>8} MiB  {}{}{}\n", t.device + std::to_string(p.number),
-                         p.size >> 20, fs ? fs->type : "", fs && !fs->uuid.empty() ? " UUID=" + fs->uuid : "",
+                         p.size >> 20, fs ? fs->type : "",
+                         fs && !fs->uuid.empty() ? " UUID=" + fs->uuid : "",
                          p.flags.empty() ? "" : " [" + join(p.flags) + "]");
     }
   }
@@ -522,7 +546,8 @@ std::string to_text(const Inspection& in)
     line("Root", in.disk.root_device + (mounts.empty() ? "" : " (" + mounts + ")"));
   }
   line("Firmware", in.firmware);
-  line("Bootloader", in.bootloader + (in.bootloader_config.empty() ? "" : " (" + in.bootloader_config + ")"));
+  line("Bootloader",
+       in.bootloader + (in.bootloader_config.empty() ? "" : " (" + in.bootloader_config + ")"));
   line("Kernel cmdline", in.default_cmdline);
   for (const auto& k : in.kernels) {
     std::vector<std::string> have;
@@ -535,9 +560,10 @@ std::string to_text(const Inspection& in)
          fmt::format("{} initramfs {}", k.version, k.initramfs.empty() ? "missing" : k.initramfs));
     out += fmt::format("  {:<16} {}\n", "target drivers", have.empty() ? "-" : join(have));
   }
-  line("Initramfs tool", in.initramfs_tool + (in.initramfs_modules_policy.empty()
-                                                  ? ""
-                                                  : " (MODULES=" + in.initramfs_modules_policy + ")"));
+  line("Initramfs tool", in.initramfs_tool
+                             + (in.initramfs_modules_policy.empty()
+                                    ? ""
+                                    : " (MODULES=" + in.initramfs_modules_policy + ")"));
   line("Packages", in.package_manager.empty()
                        ? ""
                        : fmt::format("{} ({} installed)", in.package_manager, in.packages.size()));

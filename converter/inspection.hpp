@@ -21,9 +21,9 @@
 namespace rehost {
 
 struct KernelInfo {
-  std::string version;    // "6.1.0-13-amd64"
-  std::string image;      // "/boot/vmlinuz-6.1.0-13-amd64"
-  std::string initramfs;  // "/boot/initrd.img-6.1.0-13-amd64", "" if none
+  std::string version;   // "6.1.0-13-amd64"
+  std::string image;     // "/boot/vmlinuz-6.1.0-13-amd64"
+  std::string initramfs; // "/boot/initrd.img-6.1.0-13-amd64", "" if none
   bool debug = false;
   // State of every driver any target needs.
   std::map<std::string, drivers::DriverState> drivers;
@@ -31,28 +31,28 @@ struct KernelInfo {
 
 struct NetworkInterface {
   std::string name;
-  std::string method;  // "dhcp", "static", "manual", ...
-  std::string config;  // the file that configures it
+  std::string method; // "dhcp", "static", "manual", ...
+  std::string config; // the file that configures it
 };
 
 struct Inspection {
   OsIdentity os;
   DiskInfo disk;
-  std::string firmware;        // "bios" or "uefi"
-  std::string bootloader;      // "grub2", "grub-legacy", "extlinux", "systemd-boot", ""
-  std::string bootloader_config;  // "/boot/grub/grub.cfg"
-  std::string default_kernel;  // version of the kernel the bootloader boots
-  std::string default_cmdline; // its kernel command line
-  std::vector<KernelInfo> kernels;  // newest first
-  std::string initramfs_tool;  // "initramfs-tools", "dracut", "mkinitrd", "mkinitcpio", ""
-  std::string initramfs_modules_policy;  // initramfs-tools MODULES= ("most", "dep", ...)
-  std::string package_manager; // "dpkg", "rpm", "pacman", ""
-  std::set<std::string> packages;  // installed package names (dpkg only so far)
+  std::string firmware;                 // "bios" or "uefi"
+  std::string bootloader;               // "grub2", "grub-legacy", "extlinux", "systemd-boot", ""
+  std::string bootloader_config;        // "/boot/grub/grub.cfg"
+  std::string default_kernel;           // version of the kernel the bootloader boots
+  std::string default_cmdline;          // its kernel command line
+  std::vector<KernelInfo> kernels;      // newest first
+  std::string initramfs_tool;           // "initramfs-tools", "dracut", "mkinitrd", "mkinitcpio", ""
+  std::string initramfs_modules_policy; // initramfs-tools MODULES= ("most", "dep", ...)
+  std::string package_manager;          // "dpkg", "rpm", "pacman", ""
+  std::set<std::string> packages;       // installed package names (dpkg only so far)
   std::vector<std::string> hypervisor_tools;
   std::vector<std::string> cloud_tools;
-  std::string network_style;   // "ifupdown", "netplan", "networkmanager", ...
+  std::string network_style; // "ifupdown", "netplan", "networkmanager", ...
   std::vector<NetworkInterface> interfaces;
-  std::vector<std::string> mac_pinning;  // files that pin interface names to MAC addresses
+  std::vector<std::string> mac_pinning; // files that pin interface names to MAC addresses
   std::vector<std::string> warnings;
 
   const KernelInfo* kernel(const std::string& version) const;

@@ -73,7 +73,7 @@ void wait_for_signals(sigset_t set)
       continue;
     }
     if (g_signal.exchange(sig) != 0) {
-      remove_temporaries_and_exit();  // second signal: do not wait any longer
+      remove_temporaries_and_exit(); // second signal: do not wait any longer
     }
     kill_children(SIGKILL);
     std::thread([] {
@@ -110,7 +110,9 @@ void check()
 {
   if (requested()) {
     fatal(ExitCode::interrupted, "interrupted by signal {}; nothing was left behind",
-          signal_number() == SIGINT ? "SIGINT" : signal_number() == SIGTERM ? "SIGTERM" : "SIGHUP");
+          signal_number() == SIGINT    ? "SIGINT"
+          : signal_number() == SIGTERM ? "SIGTERM"
+                                       : "SIGHUP");
   }
 }
 

@@ -54,40 +54,70 @@ int main(int argc, char** argv)
   app.add_flag("-q,--quiet", quiet, "Print only errors and warnings");
   app.add_option("--rules-dir", common.rules_dirs,
                  "Add a directory of rule files, after the built-in ones (repeatable)")
-    ->check(CLI::ExistingDirectory);
+      ->check(CLI::ExistingDirectory);
 
   // The subcommands, in the order --help lists them.
   InspectOptions inspect;
-  auto* inspect_cmd = app.add_subcommand("inspect", "Describe the OS, disks, kernels, bootloader and tools of SOURCE");
-  inspect_cmd->add_option("SOURCE", inspect.source, "Disk image (raw, qcow2, vmdk) or a directory holding a root file system")->required();
+  auto* inspect_cmd = app.add_subcommand(
+      "inspect", "Describe the OS, disks, kernels, bootloader and tools of SOURCE");
+  inspect_cmd
+      ->add_option("SOURCE", inspect.source,
+                   "Disk image (raw, qcow2, vmdk) or a directory holding a root file system")
+      ->required();
   inspect_cmd->add_flag("--json", inspect.json, "Print the full inspection as JSON");
-  inspect_cmd->add_option("--root", inspect.root, "The root device when the disk holds several OSes");
+  inspect_cmd->add_option("--root", inspect.root,
+                          "The root device when the disk holds several OSes");
 
   ConvertOptions convert;
   int convert_boot_timeout = 600;
-  auto* convert_cmd = app.add_subcommand("convert", "Convert SOURCE for a target platform into a new image OUTPUT (SOURCE is never written)");
-  convert_cmd->add_option("SOURCE", convert.source, "Disk image: raw, qcow2 or vmdk (the format is detected)")->required();
-  convert_cmd->add_option("-t,--target", convert.target, "Target platform (see `rehost targets`)")->required();
-  convert_cmd->add_option("-o,--output", convert.output, "Output image: a qcow2 overlay backed by SOURCE (see --flatten)")->required();
-  convert_cmd->add_option("--report", convert.report, "Write a JSON report of every change and check to this file");
-  convert_cmd->add_flag("--boot-test", convert.boot_test, "Boot the result in qemu on the target's devices before declaring it done");
-  convert_cmd->add_option("--boot-timeout", convert_boot_timeout, "Seconds the boot test waits for a login prompt")->capture_default_str();
-  convert_cmd->add_option("--flatten", convert.flatten_format, "Write a standalone image in this format (qcow2, raw) instead of an overlay")
-    ->check(CLI::IsMember({"qcow2", "raw", "vmdk"}));
-  convert_cmd->add_option("--root", convert.root, "The root device when the disk holds several OSes");
+  auto* convert_cmd = app.add_subcommand(
+      "convert",
+      "Convert SOURCE for a target platform into a new image OUTPUT (SOURCE is never written)");
+  convert_cmd
+      ->add_option("SOURCE", convert.source,
+                   "Disk image: raw, qcow2 or vmdk (the format is detected)")
+      ->required();
+  convert_cmd->add_option("-t,--target", convert.target, "Target platform (see `rehost targets`)")
+      ->required();
+  convert_cmd
+      ->add_option("-o,--output", convert.output,
+                   "Output image: a qcow2 overlay backed by SOURCE (see --flatten)")
+      ->required();
+  convert_cmd->add_option("--report", convert.report,
+                          "Write a JSON report of every change and check to this file");
+  convert_cmd->add_flag("--boot-test", convert.boot_test,
+                        "Boot the result in qemu on the target's devices before declaring it done");
+  convert_cmd
+      ->add_option("--boot-timeout", convert_boot_timeout,
+                   "Seconds the boot test waits for a login prompt")
+      ->capture_default_str();
+  convert_cmd
+      ->add_option("--flatten", convert.flatten_format,
+                   "Write a standalone image in this format (qcow2, raw) instead of an overlay")
+      ->check(CLI::IsMember({"qcow2", "raw", "vmdk"}));
+  convert_cmd->add_option("--root", convert.root,
+                          "The root device when the disk holds several OSes");
   convert_cmd->add_flag("--force", convert.force, "Replace OUTPUT if it exists");
 
   ValidateOptions validate;
   int validate_boot_timeout = 600;
-  auto* validate_cmd = app.add_subcommand("validate", "Check that IMAGE will boot on a target platform");
-  validate_cmd->add_option("IMAGE", validate.image, "Disk image to check (not written)")->required();
+  auto* validate_cmd =
+      app.add_subcommand("validate", "Check that IMAGE will boot on a target platform");
+  validate_cmd->add_option("IMAGE", validate.image, "Disk image to check (not written)")
+      ->required();
   validate_cmd->add_option("-t,--target", validate.target, "Target platform")->required();
   validate_cmd->add_option("--report", validate.report, "Write a JSON report to this file");
-  validate_cmd->add_flag("--boot-test", validate.boot_test, "Also boot IMAGE in qemu on the target's devices");
-  validate_cmd->add_option("--boot-timeout", validate_boot_timeout, "Seconds the boot test waits for a login prompt")->capture_default_str();
-  validate_cmd->add_option("--root", validate.root, "The root device when the disk holds several OSes");
+  validate_cmd->add_flag("--boot-test", validate.boot_test,
+                         "Also boot IMAGE in qemu on the target's devices");
+  validate_cmd
+      ->add_option("--boot-timeout", validate_boot_timeout,
+                   "Seconds the boot test waits for a login prompt")
+      ->capture_default_str();
+  validate_cmd->add_option("--root", validate.root,
+                           "The root device when the disk holds several OSes");
 
-  auto* targets_cmd = app.add_subcommand("targets", "List the target platforms and what each needs");
+  auto* targets_cmd =
+      app.add_subcommand("targets", "List the target platforms and what each needs");
 
   try {
     app.parse(argc, argv);

@@ -83,31 +83,31 @@ std::optional<OsIdentity> from_os_release(const std::string& text, const std::st
 
 struct ReleasePattern {
   const char* file;
-  const char* regex;  // group 1: name, 2: major, 3: minor
+  const char* regex; // group 1: name, 2: major, 3: minor
   const char* id;
   const char* name;
 };
 
 // Old release files, most specific first: several distributions ship /etc/redhat-release too.
 const ReleasePattern k_release_patterns[] = {
-  {"/etc/oracle-release", R"(Oracle Linux Server release ([0-9]+)(?:\.([0-9]+))?)", "ol",
-   "Oracle Linux Server"},
-  {"/etc/centos-release", R"(CentOS Stream release ([0-9]+))", "centos", "CentOS Stream"},
-  {"/etc/centos-release", R"(CentOS(?: Linux)? release ([0-9]+)(?:\.([0-9]+))?)", "centos",
-   "CentOS Linux"},
-  {"/etc/system-release", R"(Amazon Linux AMI release ([0-9]+)\.([0-9]+))", "amzn",
-   "Amazon Linux AMI"},
-  {"/etc/system-release", R"(Amazon Linux (?:release )?([0-9]+))", "amzn", "Amazon Linux"},
-  {"/etc/redhat-release", R"(Rocky Linux release ([0-9]+)(?:\.([0-9]+))?)", "rocky",
-   "Rocky Linux"},
-  {"/etc/redhat-release", R"(AlmaLinux release ([0-9]+)(?:\.([0-9]+))?)", "almalinux",
-   "AlmaLinux"},
-  {"/etc/redhat-release", R"(CentOS Stream release ([0-9]+))", "centos", "CentOS Stream"},
-  {"/etc/redhat-release", R"(CentOS(?: Linux)? release ([0-9]+)(?:\.([0-9]+))?)", "centos",
-   "CentOS Linux"},
-  {"/etc/redhat-release", R"(Fedora(?: Core)? release ([0-9]+))", "fedora", "Fedora"},
-  {"/etc/redhat-release", R"(Red Hat Enterprise Linux[^0-9]*release ([0-9]+)(?:\.([0-9]+))?)",
-   "rhel", "Red Hat Enterprise Linux"},
+    {"/etc/oracle-release", R"(Oracle Linux Server release ([0-9]+)(?:\.([0-9]+))?)", "ol",
+     "Oracle Linux Server"},
+    {"/etc/centos-release", R"(CentOS Stream release ([0-9]+))", "centos", "CentOS Stream"},
+    {"/etc/centos-release", R"(CentOS(?: Linux)? release ([0-9]+)(?:\.([0-9]+))?)", "centos",
+     "CentOS Linux"},
+    {"/etc/system-release", R"(Amazon Linux AMI release ([0-9]+)\.([0-9]+))", "amzn",
+     "Amazon Linux AMI"},
+    {"/etc/system-release", R"(Amazon Linux (?:release )?([0-9]+))", "amzn", "Amazon Linux"},
+    {"/etc/redhat-release", R"(Rocky Linux release ([0-9]+)(?:\.([0-9]+))?)", "rocky",
+     "Rocky Linux"},
+    {"/etc/redhat-release", R"(AlmaLinux release ([0-9]+)(?:\.([0-9]+))?)", "almalinux",
+     "AlmaLinux"},
+    {"/etc/redhat-release", R"(CentOS Stream release ([0-9]+))", "centos", "CentOS Stream"},
+    {"/etc/redhat-release", R"(CentOS(?: Linux)? release ([0-9]+)(?:\.([0-9]+))?)", "centos",
+     "CentOS Linux"},
+    {"/etc/redhat-release", R"(Fedora(?: Core)? release ([0-9]+))", "fedora", "Fedora"},
+    {"/etc/redhat-release", R"(Red Hat Enterprise Linux[^0-9]*release ([0-9]+)(?:\.([0-9]+))?)",
+     "rhel", "Red Hat Enterprise Linux"},
 };
 
 std::optional<OsIdentity> from_release_files(const std::map<std::string, std::string>& files)
@@ -201,9 +201,9 @@ std::optional<OsIdentity> from_release_files(const std::map<std::string, std::st
 const std::vector<std::string>& release_files()
 {
   static const std::vector<std::string> k_files = {
-    "/etc/os-release",     "/usr/lib/os-release", "/etc/debian_version", "/etc/lsb-release",
-    "/etc/redhat-release", "/etc/centos-release", "/etc/oracle-release", "/etc/system-release",
-    "/etc/SuSE-release",
+      "/etc/os-release",     "/usr/lib/os-release", "/etc/debian_version",
+      "/etc/lsb-release",    "/etc/redhat-release", "/etc/centos-release",
+      "/etc/oracle-release", "/etc/system-release", "/etc/SuSE-release",
   };
   return k_files;
 }
@@ -269,7 +269,11 @@ std::optional<OsIdentity> identify_os(const std::map<std::string, std::string>& 
 
 std::string elf_arch(const std::string& header)
 {
-  if (header.size() < 20 || header.compare(0, 4, "\x7f" "ELF") != 0) {
+  if (header.size() < 20
+      || header.compare(0, 4,
+                        "\x7f"
+                        "ELF")
+             != 0) {
     return {};
   }
   const bool little = header[5] == 1;

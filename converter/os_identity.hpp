@@ -13,18 +13,18 @@
 namespace rehost {
 
 struct OsIdentity {
-  std::string type = "linux";        // "linux", "windows"
-  std::string id;                    // os-release ID: "debian", "ubuntu", "rhel", "ol", ...
-  std::vector<std::string> id_like;  // os-release ID_LIKE
-  std::string version_id;            // "12", "20.04", "8.9"
+  std::string type = "linux";       // "linux", "windows"
+  std::string id;                   // os-release ID: "debian", "ubuntu", "rhel", "ol", ...
+  std::vector<std::string> id_like; // os-release ID_LIKE
+  std::string version_id;           // "12", "20.04", "8.9"
   std::optional<int> major;
   std::optional<int> minor;
-  std::string name;                  // "Debian GNU/Linux"
+  std::string name; // "Debian GNU/Linux"
   std::string pretty_name;
   std::string codename;
-  std::string family;                // "debian", "rhel", "suse", "arch", "windows", or the id
-  std::string arch;                  // "x86_64", "aarch64", "i386", ...
-  std::string source;                // the file the identity came from
+  std::string family; // "debian", "rhel", "suse", "arch", "windows", or the id
+  std::string arch;   // "x86_64", "aarch64", "i386", ...
+  std::string source; // the file the identity came from
 };
 
 // Identifies the OS from the contents of release files, keyed by guest path

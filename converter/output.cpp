@@ -73,7 +73,8 @@ OutputImage::OutputImage(const std::string& path, const Source& source, Overwrit
     }
   }
   remove_stale_partials(dir, p.filename().string());
-  m_temp = (dir / ("." + p.filename().string() + ".rehost-partial-" + std::to_string(getpid()))).string();
+  m_temp = (dir / ("." + p.filename().string() + ".rehost-partial-" + std::to_string(getpid())))
+               .string();
 }
 
 OutputImage::~OutputImage()
@@ -87,8 +88,8 @@ OutputImage::~OutputImage()
 void OutputImage::create_overlay(const Source& source)
 {
   interrupt::register_temporary(m_temp);
-  std::vector<std::string> argv = {"qemu-img", "create", "-q", "-f", "qcow2", "-b", source.path,
-                                   "-F", source.format, m_temp};
+  std::vector<std::string> argv = {"qemu-img", "create",    "-q", "-f",          "qcow2",
+                                   "-b",       source.path, "-F", source.format, m_temp};
   auto result = run_process(argv);
   interrupt::check();
   if (!result || !result->ok()) {

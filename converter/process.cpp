@@ -85,8 +85,9 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   while (open_fds > 0) {
     int wait_ms = 1000;
     if (options.timeout.count() > 0) {
-      auto left = options.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::steady_clock::now() - start);
+      auto left = options.timeout
+                  - std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start);
       if (left.count() <= 0) {
         result.timed_out = true;
         kill(pid, SIGKILL);
@@ -158,7 +159,8 @@ std::string describe_failure(const std::vector<std::string>& argv, const Process
   size_t end = text.find_last_not_of("\n ");
   if (end != std::string::npos) {
     size_t begin = text.rfind('\n', end);
-    line = text.substr(begin == std::string::npos ? 0 : begin + 1, end + 1 - (begin == std::string::npos ? 0 : begin + 1));
+    line = text.substr(begin == std::string::npos ? 0 : begin + 1,
+                       end + 1 - (begin == std::string::npos ? 0 : begin + 1));
   }
   if (result.signal != 0) {
     return fmt::format("{} was killed by signal {}", what, result.signal);

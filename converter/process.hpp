@@ -25,10 +25,10 @@ struct ProcessOptions {
 };
 
 struct ProcessResult {
-  int exit_status = -1;  // exit code, or -1 when killed by a signal
-  int signal = 0;        // the signal that ended it, if any
+  int exit_status = -1; // exit code, or -1 when killed by a signal
+  int signal = 0;       // the signal that ended it, if any
   bool timed_out = false;
-  bool stopped = false;  // on_output asked to stop
+  bool stopped = false; // on_output asked to stop
   std::string out;
   std::string err;
 

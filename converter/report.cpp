@@ -27,18 +27,29 @@ nlohmann::json Report::to_json() const
   for (const auto& a : actions) {
     json changes = json::array();
     for (const auto& c : a.changes) {
-      changes.push_back({{"path", c.path}, {"kind", c.kind}, {"before_sha256", c.before_sha256},
-                         {"after_sha256", c.after_sha256}, {"before_size", c.before_size},
-                         {"after_size", c.after_size}, {"diff", c.diff}});
+      changes.push_back({{"path", c.path},
+                         {"kind", c.kind},
+                         {"before_sha256", c.before_sha256},
+                         {"after_sha256", c.after_sha256},
+                         {"before_size", c.before_size},
+                         {"after_size", c.after_size},
+                         {"diff", c.diff}});
     }
     json commands = json::array();
     for (const auto& c : a.commands) {
-      commands.push_back({{"argv", c.argv}, {"exit_status", c.exit_status},
-                          {"seconds", c.seconds}, {"output", c.output}});
+      commands.push_back({{"argv", c.argv},
+                          {"exit_status", c.exit_status},
+                          {"seconds", c.seconds},
+                          {"output", c.output}});
     }
-    actions_json.push_back({{"rule", a.rule}, {"type", a.type}, {"location", a.location},
-                            {"summary", a.summary}, {"changes", changes},
-                            {"commands", commands}, {"notes", a.notes}, {"details", a.details}});
+    actions_json.push_back({{"rule", a.rule},
+                            {"type", a.type},
+                            {"location", a.location},
+                            {"summary", a.summary},
+                            {"changes", changes},
+                            {"commands", commands},
+                            {"notes", a.notes},
+                            {"details", a.details}});
   }
   json checks_json = json::array();
   for (const auto& c : checks) {
@@ -51,31 +62,32 @@ nlohmann::json Report::to_json() const
     total += p.seconds;
   }
   json j = {
-    {"rehost_version", REHOST_VERSION},
-    {"command", command},
-    {"source", source},
-    {"output", output.empty() ? json(nullptr) : json(output)},
-    {"target", target},
-    {"status", status},
-    {"exit_code", exit_code},
-    {"error", error.empty() ? json(nullptr) : json(error)},
-    {"failed_pass", failed_pass.empty() ? json(nullptr) : json(failed_pass)},
-    {"inspection", inspection ? *inspection : json(nullptr)},
-    {"rules", rules},
-    {"actions", actions_json},
-    {"validation",
-     {{"passed", validation_passed()},
-      {"checks", checks_json},
-      {"boot_test",
-       boot_test.ran ? json{{"passed", boot_test.passed}, {"seconds", boot_test.seconds},
-                            {"reason", boot_test.reason}, {"log_file", boot_test.log_file},
-                            {"devices", boot_test.devices}}
-                     : json(nullptr)}}},
-    {"passes", passes_json},
-    {"total_seconds", total},
-    {"appliance_launches", appliance_launches},
-    {"output_bytes", output_bytes},
-    {"warnings", warnings},
+      {"rehost_version", REHOST_VERSION},
+      {"command", command},
+      {"source", source},
+      {"output", output.empty() ? json(nullptr) : json(output)},
+      {"target", target},
+      {"status", status},
+      {"exit_code", exit_code},
+      {"error", error.empty() ? json(nullptr) : json(error)},
+      {"failed_pass", failed_pass.empty() ? json(nullptr) : json(failed_pass)},
+      {"inspection", inspection ? *inspection : json(nullptr)},
+      {"rules", rules},
+      {"actions", actions_json},
+      {"validation",
+       {{"passed", validation_passed()},
+        {"checks", checks_json},
+        {"boot_test", boot_test.ran ? json{{"passed", boot_test.passed},
+                                           {"seconds", boot_test.seconds},
+                                           {"reason", boot_test.reason},
+                                           {"log_file", boot_test.log_file},
+                                           {"devices", boot_test.devices}}
+                                    : json(nullptr)}}},
+      {"passes", passes_json},
+      {"total_seconds", total},
+      {"appliance_launches", appliance_launches},
+      {"output_bytes", output_bytes},
+      {"warnings", warnings},
   };
   return j;
 }

@@ -15,30 +15,30 @@ namespace rehost {
 
 struct FileChange {
   std::string path;
-  std::string kind;  // "modified", "created", "deleted"
+  std::string kind; // "modified", "created", "deleted"
   std::string before_sha256;
   std::string after_sha256;
   uint64_t before_size = 0;
   uint64_t after_size = 0;
-  std::string diff;  // unified diff for text files, "" for binary files
+  std::string diff; // unified diff for text files, "" for binary files
 };
 
 struct CommandRun {
   std::vector<std::string> argv;
   int exit_status = 0;
   double seconds = 0;
-  std::string output;  // the last lines
+  std::string output; // the last lines
 };
 
 struct ActionRecord {
   std::string rule;
   std::string type;
-  std::string location;  // "rules/linux-debian.yaml:12:5"
-  std::string summary;   // one line for humans
+  std::string location; // "rules/linux-debian.yaml:12:5"
+  std::string summary;  // one line for humans
   std::vector<FileChange> changes;
   std::vector<CommandRun> commands;
   std::vector<std::string> notes;
-  nlohmann::json details = nlohmann::json::object();  // e.g. the initramfs listing
+  nlohmann::json details = nlohmann::json::object(); // e.g. the initramfs listing
 };
 
 struct Check {
@@ -51,9 +51,9 @@ struct BootTestResult {
   bool ran = false;
   bool passed = false;
   double seconds = 0;
-  std::string reason;    // "login prompt reached", "kernel panic: ..."
-  std::string log_file;  // serial console log
-  std::string devices;   // "nvme disk, no NIC"
+  std::string reason;   // "login prompt reached", "kernel panic: ..."
+  std::string log_file; // serial console log
+  std::string devices;  // "nvme disk, no NIC"
 };
 
 struct PassTiming {
@@ -66,12 +66,12 @@ struct Report {
   std::string source;
   std::string output;
   std::string target;
-  std::string status = "failed";  // "ok", "failed"
+  std::string status = "failed"; // "ok", "failed"
   int exit_code = 0;
   std::string error;
   std::string failed_pass;
   std::optional<nlohmann::json> inspection;
-  std::vector<std::string> rules;  // ids of the rules that matched
+  std::vector<std::string> rules; // ids of the rules that matched
   std::vector<ActionRecord> actions;
   std::vector<Check> checks;
   BootTestResult boot_test;

@@ -37,7 +37,10 @@ public:
     }
     return out;
   }
-  SourceLocation at(const YAML::Mark& mark) const { return {m_file, mark.line + 1, mark.column + 1}; }
+  SourceLocation at(const YAML::Mark& mark) const
+  {
+    return {m_file, mark.line + 1, mark.column + 1};
+  }
 
 private:
   std::string m_file;
@@ -57,13 +60,15 @@ void check_keys(const YAML::Node& map, const std::vector<const char*>& allowed, 
     if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })
         == allowed.end()) {
       std::string hint = did_you_mean(key, keys_of(allowed));
-      problems.add(kv.first.Mark(), fmt::format("unknown key '{}' in {}{}", key, where,
-                                                hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+      problems.add(kv.first.Mark(),
+                   fmt::format("unknown key '{}' in {}{}", key, where,
+                               hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
     }
   }
 }
 
-std::optional<std::string> scalar(const YAML::Node& node, Problems& problems, const std::string& what)
+std::optional<std::string> scalar(const YAML::Node& node, Problems& problems,
+                                  const std::string& what)
 {
   if (!node.IsScalar()) {
     problems.add(node.Mark(), fmt::format("{} must be a string", what));
@@ -182,62 +187,65 @@ const std::vector<ActionSpec>& action_specs()
 {
   using P = ParamSpec;
   static const std::vector<ActionSpec> k_specs = {
-    {"fstab_to_uuid",
-     "Rewrite controller-dependent device names (/dev/sda1, /dev/xvdb, by-id links) in an "
-     "fstab-format file to UUID=; entries that resolve to no file system of this disk get "
-     "nofail; hypervisor shared-folder mounts (vmhgfs, vboxsf) are commented out.",
-     {P{"path", ParamType::string, true, "the file, e.g. /etc/fstab"}},
-     {}},
-    {"shell_var_to_uuid",
-     "Rewrite a device name held in a shell variable (RESUME=/dev/sda2) to UUID=.",
-     {P{"path", ParamType::string, true, "the file"},
-      P{"variable", ParamType::string, true, "the variable name"}},
-     {}},
-    {"kernel_args",
-     "Edit kernel command lines kept in shell variables (/etc/default/grub): remove the target's "
-     "removed keys from every variable, rewrite root= and resume= to UUID=, and add the target's "
-     "arguments (and `add`) to the first variable.",
-     {P{"path", ParamType::string, true, "the file"},
-      P{"variables", ParamType::list, true, "variables holding command lines; the first gets additions"},
-      P{"add", ParamType::list, false, "extra arguments to add"},
-      P{"remove", ParamType::list, false, "extra argument keys to remove"}},
-     {"target.console"}},
-    {"set_shell_var",
-     "Set a shell variable in a file (the assignment is edited in place, or appended).",
-     {P{"path", ParamType::string, true, "the file"},
-      P{"variable", ParamType::string, true, "the variable name"},
-      P{"value", ParamType::string, true, "the new value"},
-      P{"only_if_set", ParamType::string, false, "\"true\": change it only if the file assigns it"}},
-     {"target.name", "target.console", "target.first_interface"}},
-    {"initramfs_modules",
-     "Add the target's storage and network drivers to a modules list file (one name per line), "
-     "so every later initramfs holds them.",
-     {P{"path", ParamType::string, true, "the file, e.g. /etc/initramfs-tools/modules"}},
-     {}},
-    {"remove_packages",
-     "Remove those of the listed packages that are installed, with the given command.",
-     {P{"packages", ParamType::list, true, "package names"},
-      P{"command", ParamType::list, true, "the command; ${packages} expands to the installed ones"}},
-     {"packages"}},
-    {"delete_files",
-     "Delete files (missing ones are skipped).",
-     {P{"paths", ParamType::list, true, "guest paths"}},
-     {}},
-    {"network_dhcp",
-     "Configure DHCP on the target's first interface, replacing the old primary interface's "
-     "configuration.",
-     {P{"style", ParamType::string, true, "network configuration style: ifupdown"},
-      P{"path", ParamType::string, true, "the configuration file"}},
-     {}},
-    {"rebuild_initramfs",
-     "Rebuild the initramfs of every installed kernel with the guest's own tool. The old image "
-     "is kept aside until the new one is written, and restored if the command fails.",
-     {P{"command", ParamType::list, true, "the command, run once per kernel"}},
-     {"kernel.version", "kernel.initramfs"}},
-    {"run",
-     "Run a command inside the guest; a non-zero exit fails the conversion.",
-     {P{"command", ParamType::list, true, "the command and its arguments"}},
-     {"target.name"}},
+      {"fstab_to_uuid",
+       "Rewrite controller-dependent device names (/dev/sda1, /dev/xvdb, by-id links) in an "
+       "fstab-format file to UUID=; entries that resolve to no file system of this disk get "
+       "nofail; hypervisor shared-folder mounts (vmhgfs, vboxsf) are commented out.",
+       {P{"path", ParamType::string, true, "the file, e.g. /etc/fstab"}},
+       {}},
+      {"shell_var_to_uuid",
+       "Rewrite a device name held in a shell variable (RESUME=/dev/sda2) to UUID=.",
+       {P{"path", ParamType::string, true, "the file"},
+        P{"variable", ParamType::string, true, "the variable name"}},
+       {}},
+      {"kernel_args",
+       "Edit kernel command lines kept in shell variables (/etc/default/grub): remove the target's "
+       "removed keys from every variable, rewrite root= and resume= to UUID=, and add the target's "
+       "arguments (and `add`) to the first variable.",
+       {P{"path", ParamType::string, true, "the file"},
+        P{"variables", ParamType::list, true,
+          "variables holding command lines; the first gets additions"},
+        P{"add", ParamType::list, false, "extra arguments to add"},
+        P{"remove", ParamType::list, false, "extra argument keys to remove"}},
+       {"target.console"}},
+      {"set_shell_var",
+       "Set a shell variable in a file (the assignment is edited in place, or appended).",
+       {P{"path", ParamType::string, true, "the file"},
+        P{"variable", ParamType::string, true, "the variable name"},
+        P{"value", ParamType::string, true, "the new value"},
+        P{"only_if_set", ParamType::string, false,
+          "\"true\": change it only if the file assigns it"}},
+       {"target.name", "target.console", "target.first_interface"}},
+      {"initramfs_modules",
+       "Add the target's storage and network drivers to a modules list file (one name per line), "
+       "so every later initramfs holds them.",
+       {P{"path", ParamType::string, true, "the file, e.g. /etc/initramfs-tools/modules"}},
+       {}},
+      {"remove_packages",
+       "Remove those of the listed packages that are installed, with the given command.",
+       {P{"packages", ParamType::list, true, "package names"},
+        P{"command", ParamType::list, true,
+          "the command; ${packages} expands to the installed ones"}},
+       {"packages"}},
+      {"delete_files",
+       "Delete files (missing ones are skipped).",
+       {P{"paths", ParamType::list, true, "guest paths"}},
+       {}},
+      {"network_dhcp",
+       "Configure DHCP on the target's first interface, replacing the old primary interface's "
+       "configuration.",
+       {P{"style", ParamType::string, true, "network configuration style: ifupdown"},
+        P{"path", ParamType::string, true, "the configuration file"}},
+       {}},
+      {"rebuild_initramfs",
+       "Rebuild the initramfs of every installed kernel with the guest's own tool. The old image "
+       "is kept aside until the new one is written, and restored if the command fails.",
+       {P{"command", ParamType::list, true, "the command, run once per kernel"}},
+       {"kernel.version", "kernel.initramfs"}},
+      {"run",
+       "Run a command inside the guest; a non-zero exit fails the conversion.",
+       {P{"command", ParamType::list, true, "the command and its arguments"}},
+       {"target.name"}},
   };
   return k_specs;
 }
@@ -276,7 +284,8 @@ Result<Rule> parse_rule(const std::string& text, const std::string& file)
     return fail("{}", problems.text());
   }
   if (!root->IsMap()) {
-    return fail("{}:1:1: a rule file must be a mapping with id, description, match and actions", file);
+    return fail("{}:1:1: a rule file must be a mapping with id, description, match and actions",
+                file);
   }
   Rule rule;
   rule.location = {file, root->Mark().line + 1, root->Mark().column + 1};
@@ -295,8 +304,9 @@ Result<Rule> parse_rule(const std::string& text, const std::string& file)
     if (!m.IsMap()) {
       problems.add(m.Mark(), "match must be a mapping of conditions");
     } else {
-      check_keys(m, {"family", "id", "id_like", "initramfs_tool", "bootloader", "target",
-                     "major_min", "major_max"},
+      check_keys(m,
+                 {"family", "id", "id_like", "initramfs_tool", "bootloader", "target", "major_min",
+                  "major_max"},
                  problems, "match");
       auto list = [&](const char* key, std::vector<std::string>& to) {
         if (auto n = m[key]) {
@@ -404,8 +414,8 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
   }
   TargetProfile t;
   t.location = {file, 1, 1};
-  check_keys(*root, {"target", "description", "drivers", "kernel_args", "console", "network",
-                     "boot_test"},
+  check_keys(*root,
+             {"target", "description", "drivers", "kernel_args", "console", "network", "boot_test"},
              problems, "a target profile");
   auto str = [&](const YAML::Node& parent, const char* key, std::string& to, bool required) {
     if (auto n = parent[key]) {
@@ -482,7 +492,7 @@ Result<RuleSet> load_rules(const std::vector<std::string>& dirs)
 {
   RuleSet set;
   std::vector<std::string> errors;
-  std::vector<std::string> order;  // rule ids in order of first appearance
+  std::vector<std::string> order; // rule ids in order of first appearance
   std::map<std::string, Rule> rules;
   for (const auto& dir : dirs) {
     std::error_code ec;
@@ -573,16 +583,19 @@ bool rule_matches(const Rule& rule, const Inspection& in, const std::string& tar
     }
     return false;
   };
-  if (!check(rule.match.family, in.os.family, "os family") || !check(rule.match.id, in.os.id, "os id")
+  if (!check(rule.match.family, in.os.family, "os family")
+      || !check(rule.match.id, in.os.id, "os id")
       || !check(rule.match.initramfs_tool, in.initramfs_tool, "initramfs tool")
       || !check(rule.match.bootloader, in.bootloader, "bootloader")
       || !check(rule.match.target, target, "target")) {
     return false;
   }
   if (!rule.match.id_like.empty()) {
-    bool any = std::any_of(rule.match.id_like.begin(), rule.match.id_like.end(), [&](const auto& l) {
-      return l == in.os.id || std::find(in.os.id_like.begin(), in.os.id_like.end(), l) != in.os.id_like.end();
-    });
+    bool any =
+        std::any_of(rule.match.id_like.begin(), rule.match.id_like.end(), [&](const auto& l) {
+          return l == in.os.id
+                 || std::find(in.os.id_like.begin(), in.os.id_like.end(), l) != in.os.id_like.end();
+        });
     if (!any) {
       if (why) {
         *why = "os id_like does not include any of the rule's";

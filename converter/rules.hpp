@@ -20,17 +20,17 @@ struct Inspection;
 
 struct SourceLocation {
   std::string file;
-  int line = 0;    // 1-based
-  int column = 0;  // 1-based
+  int line = 0;   // 1-based
+  int column = 0; // 1-based
 
-  std::string text() const;  // "file:line:column"
+  std::string text() const; // "file:line:column"
 };
 
 struct BootTestDevices {
-  std::string machine = "pc";  // qemu -machine
-  std::string firmware = "bios";  // "bios" or "uefi"
-  std::string disk;            // qemu device for the disk: "nvme", "virtio-blk-pci", ...
-  std::string nic;             // qemu device for the NIC, or "" for none
+  std::string machine = "pc";    // qemu -machine
+  std::string firmware = "bios"; // "bios" or "uefi"
+  std::string disk;              // qemu device for the disk: "nvme", "virtio-blk-pci", ...
+  std::string nic;               // qemu device for the NIC, or "" for none
 };
 
 struct TargetProfile {
@@ -39,10 +39,10 @@ struct TargetProfile {
   SourceLocation location;
   std::vector<std::string> storage_drivers;
   std::vector<std::string> network_drivers;
-  std::vector<std::string> kernel_args_add;     // "console=ttyS0,115200n8"
-  std::vector<std::string> kernel_args_remove;  // keys: "console"
-  std::string console;                          // "ttyS0"
-  std::string first_interface;                  // "ens5"
+  std::vector<std::string> kernel_args_add;    // "console=ttyS0,115200n8"
+  std::vector<std::string> kernel_args_remove; // keys: "console"
+  std::string console;                         // "ttyS0"
+  std::string first_interface;                 // "ens5"
   BootTestDevices boot_test;
 
   std::vector<std::string> all_drivers() const;
@@ -99,14 +99,14 @@ struct ActionSpec {
   const char* type;
   const char* description;
   std::vector<ParamSpec> params;
-  std::vector<const char*> variables;  // ${...} names allowed in its values
+  std::vector<const char*> variables; // ${...} names allowed in its values
 };
 
 // The action types, their parameters and variables (the schema, also used by the docs).
 const std::vector<ActionSpec>& action_specs();
 
 struct RuleSet {
-  std::vector<Rule> rules;                    // in order of application
+  std::vector<Rule> rules; // in order of application
   std::map<std::string, TargetProfile> targets;
 
   const TargetProfile* target(const std::string& name) const;

@@ -15,7 +15,7 @@ namespace rehost {
 
 struct GuestSession {
   std::unique_ptr<Guest> guest;
-  GuestfsGuest* appliance = nullptr;  // set when the guest is behind libguestfs
+  GuestfsGuest* appliance = nullptr; // set when the guest is behind libguestfs
   DiskInfo disk;
 
   // Stops the appliance cleanly (writes are flushed); a no-op for directories.

@@ -8,9 +8,9 @@ namespace {
 
 struct Assignment {
   size_t line_start = 0;
-  size_t line_end = 0;     // position of '\n' or text.size()
-  size_t value_start = 0;  // first byte after '='
-  size_t value_end = 0;    // end of the shell word
+  size_t line_end = 0;    // position of '\n' or text.size()
+  size_t value_start = 0; // first byte after '='
+  size_t value_end = 0;   // end of the shell word
   std::string name;
 };
 

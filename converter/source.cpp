@@ -49,13 +49,14 @@ Source open_source(const std::string& path, DirectoryUse directories)
     fatal(ExitCode::bad_source, "{}: the file is empty (0 bytes); it is not a disk image", path);
   }
   // -U: the replica may be open by whoever replicates it; we only read.
-  std::vector<std::string> argv = {"qemu-img", "info", "-U", "--output=json", "--backing-chain",
-                                   source.path};
+  std::vector<std::string> argv = {"qemu-img",        "info",     "-U", "--output=json",
+                                   "--backing-chain", source.path};
   ProcessOptions options;
   options.timeout = std::chrono::seconds(60);
   auto info = run_process(argv, options);
   if (!info) {
-    fatal(ExitCode::internal, "cannot run qemu-img: {} (is qemu-utils installed?)", info.error().message);
+    fatal(ExitCode::internal, "cannot run qemu-img: {} (is qemu-utils installed?)",
+          info.error().message);
   }
   if (!info->ok()) {
     std::string why = info->err;
@@ -73,6 +74,28 @@ Source open_source(const std::string& path, DirectoryUse directories)
     source.virtual_size = top.at("virtual-size").get<uint64_t>();
   } catch (const std::exception&) {
     fatal(ExitCode::bad_source, "{}: qemu-img could not describe the image", path);
+  }
+  // A qcow2 that lost its tail (an interrupted copy) still opens; its metadata then points past
+  // the end of the file, which `qemu-img check` reports as corruptions.
+  if (source.format == "qcow2") {
+    ProcessOptions check_options;
+    check_options.timeout = std::chrono::seconds(300);
+    check_options.output_limit = 1 << 20;
+    auto check =
+        run_process({"qemu-img", "check", "-U", "--output=json", source.path}, check_options);
+    if (check && check->exit_status != 0) {
+      long corruptions = 0;
+      try {
+        auto j = nlohmann::json::parse(check->out);
+        corruptions = j.value("corruptions", 0L) + j.value("check-errors", 0L);
+      } catch (const std::exception&) {
+      }
+      if (corruptions > 0 || check->exit_status == 1) {
+        fatal(ExitCode::bad_source,
+              "{}: damaged qcow2 image ({} errors in its metadata; truncated or corrupted copy?)",
+              path, corruptions);
+      }
+    }
   }
   if (source.virtual_size < 512) {
     fatal(ExitCode::bad_source, "{}: too small to be a disk ({} bytes)", path, source.virtual_size);

@@ -11,9 +11,9 @@ namespace rehost {
 enum class SourceKind { image, directory };
 
 struct Source {
-  std::string path;      // absolute
+  std::string path; // absolute
   SourceKind kind = SourceKind::image;
-  std::string format;    // "raw", "qcow2", "vmdk", ... (images)
+  std::string format; // "raw", "qcow2", "vmdk", ... (images)
   uint64_t virtual_size = 0;
   uint64_t file_size = 0;
 };

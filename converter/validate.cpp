@@ -58,8 +58,8 @@ Check check_initramfs(Guest& guest, const Inspection& in, const TargetProfile& t
   }
   close(fd);
   auto downloaded = guest.download(kernel->initramfs, temp);
-  auto listing = downloaded ? drivers::list_initramfs_file(temp)
-                            : std::unexpected(downloaded.error());
+  auto listing =
+      downloaded ? drivers::list_initramfs_file(temp) : std::unexpected(downloaded.error());
   unlink(temp);
   if (!listing) {
     check.detail = fmt::format("cannot read {}: {}", kernel->initramfs, listing.error().message);
@@ -81,13 +81,14 @@ Check check_initramfs(Guest& guest, const Inspection& in, const TargetProfile& t
     }
   }
   if (listing_json) {
-    *listing_json = {{"kernel", kernel->version}, {"initramfs", kernel->initramfs},
-                     {"segments", listing->segments}, {"modules", present}};
+    *listing_json = {{"kernel", kernel->version},
+                     {"initramfs", kernel->initramfs},
+                     {"segments", listing->segments},
+                     {"modules", present}};
   }
   check.passed = missing.empty();
-  check.detail = check.passed
-                   ? fmt::format("{} holds {}", kernel->initramfs, join(found))
-                   : fmt::format("{} lacks {}", kernel->initramfs, join(missing));
+  check.detail = check.passed ? fmt::format("{} holds {}", kernel->initramfs, join(found))
+                              : fmt::format("{} lacks {}", kernel->initramfs, join(missing));
   return check;
 }
 
@@ -96,7 +97,8 @@ Check check_bootloader(Guest& guest, const Inspection& in)
   Check check{"bootloader", false, ""};
   if (in.bootloader != "grub2") {
     check.passed = true;
-    check.detail = fmt::format("{}: not checked", in.bootloader.empty() ? "no bootloader" : in.bootloader);
+    check.detail =
+        fmt::format("{}: not checked", in.bootloader.empty() ? "no bootloader" : in.bootloader);
     return check;
   }
   auto text = guest.read_file(in.bootloader_config, 16 << 20);
@@ -143,8 +145,8 @@ Check check_bootloader(Guest& guest, const Inspection& in)
     }
   }
   check.passed = problems.empty();
-  check.detail = check.passed ? fmt::format("default entry '{}' boots {} with root={}", entry->title,
-                                            entry->kernel, root.value_or(""))
+  check.detail = check.passed ? fmt::format("default entry '{}' boots {} with root={}",
+                                            entry->title, entry->kernel, root.value_or(""))
                               : fmt::format("default entry '{}': {}", entry->title, join(problems));
   return check;
 }
@@ -220,10 +222,10 @@ std::vector<Check> validate_guest(Guest& guest, const Inspection& inspection,
                                   const TargetProfile& target, nlohmann::json* initramfs_listing)
 {
   return {
-    check_initramfs(guest, inspection, target, initramfs_listing),
-    check_bootloader(guest, inspection),
-    check_kernel_args(inspection, target),
-    check_fstab(guest, inspection),
+      check_initramfs(guest, inspection, target, initramfs_listing),
+      check_bootloader(guest, inspection),
+      check_kernel_args(inspection, target),
+      check_fstab(guest, inspection),
   };
 }
 

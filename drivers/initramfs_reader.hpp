@@ -15,8 +15,8 @@
 namespace rehost::drivers {
 
 struct InitramfsListing {
-  std::vector<std::string> files;     // paths without a leading "./" or "/"
-  std::vector<std::string> segments;  // "cpio", "cpio+zstd", ... in order
+  std::vector<std::string> files;    // paths without a leading "./" or "/"
+  std::vector<std::string> segments; // "cpio", "cpio+zstd", ... in order
 };
 
 // Lists the initramfs held in `data`.

@@ -30,7 +30,7 @@ public:
   bool empty() const { return m_deps.empty() && m_builtin.empty(); }
 
 private:
-  std::map<std::string, std::vector<std::string>> m_deps;  // name -> direct dependencies
+  std::map<std::string, std::vector<std::string>> m_deps; // name -> direct dependencies
   std::set<std::string> m_builtin;
 };
 

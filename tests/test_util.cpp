@@ -79,3 +79,72 @@ bool have_tool_or_skip(const std::string& program)
 }
 
 } // namespace rehost::test
+
+#include "converter/digest.hpp"
+
+namespace rehost::test {
+
+std::string sha256_of(const std::string& path)
+{
+  auto digest = sha256_file(path);
+  REQUIRE_MESSAGE(digest, (digest ? "" : digest.error().message));
+  return *digest;
+}
+
+std::string must_run(const std::vector<std::string>& argv)
+{
+  ProcessOptions options;
+  options.timeout = std::chrono::minutes(20);
+  auto r = run_process(argv, options);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  REQUIRE_MESSAGE(r->ok(), describe_failure(argv, *r) << "\n" << r->err);
+  return r->out;
+}
+
+std::string cached_image(const std::string& name)
+{
+  std::string out = must_run({std::string(REHOST_SOURCE_DIR) + "/images/build", name});
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
+    out.pop_back();
+  }
+  return out;
+}
+
+std::string make_ext4_disk(const TempDir& dir, const std::string& name, const std::string& tree,
+                           int size_mib)
+{
+  std::string disk = (dir.path() / name).string();
+  std::string part = disk + ".part";
+  int part_mib = size_mib - 2;
+  must_run({"mkfs.ext4", "-q", "-F", "-d", tree, part, std::to_string(part_mib) + "M"});
+  must_run({"truncate", "-s", std::to_string(size_mib) + "M", disk});
+  must_run({"sh", "-c",
+            "printf 'label: dos\\nstart=1MiB, size=" + std::to_string(part_mib)
+                + "MiB, type=83, bootable\\n' | sfdisk -q " + disk});
+  must_run(
+      {"dd", "if=" + part, "of=" + disk, "bs=1M", "seek=1", "conv=notrunc,sparse", "status=none"});
+  std::filesystem::remove(part);
+  return disk;
+}
+
+std::string single_error_line(const std::string& err)
+{
+  std::string found;
+  int count = 0;
+  size_t pos = 0;
+  while (pos < err.size()) {
+    size_t end = err.find('\n', pos);
+    if (end == std::string::npos) {
+      end = err.size();
+    }
+    std::string line = err.substr(pos, end - pos);
+    if (line.rfind("rehost: error:", 0) == 0) {
+      found = line;
+      ++count;
+    }
+    pos = end + 1;
+  }
+  return count == 1 ? found : std::string();
+}
+
+} // namespace rehost::test

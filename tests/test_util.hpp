@@ -40,3 +40,24 @@ RunResult run_rehost(const std::vector<std::string>& args, int timeout_seconds =
 bool have_tool_or_skip(const std::string& program);
 
 } // namespace rehost::test
+
+namespace rehost::test {
+
+// SHA-256 of a host file (hex), for "the source is unchanged" checks.
+std::string sha256_of(const std::string& path);
+
+// Runs a host command; fails the test when it cannot run or exits non-zero.
+std::string must_run(const std::vector<std::string>& argv);
+
+// Builds (once per machine, cached) a named image with images/build and returns its path.
+std::string cached_image(const std::string& name);
+
+// A small raw disk: MBR, one ext4 partition filled from `tree` (a host directory), no appliance
+// needed. Returns the image path.
+std::string make_ext4_disk(const TempDir& dir, const std::string& name, const std::string& tree,
+                           int size_mib = 64);
+
+// The single "rehost: error:" line of stderr, or "" if there is not exactly one error line.
+std::string single_error_line(const std::string& err);
+
+} // namespace rehost::test

@@ -30,7 +30,8 @@ TEST_SUITE("unit")
     CHECK(classify_device_name("LABEL=root").kind == DeviceNameKind::label);
     CHECK(classify_device_name("PARTUUID=0a-01").kind == DeviceNameKind::partuuid);
     CHECK(classify_device_name("/dev/disk/by-uuid/1234").kind == DeviceNameKind::uuid);
-    CHECK(classify_device_name("/dev/disk/by-id/scsi-36000c29-part1").kind == DeviceNameKind::by_path);
+    CHECK(classify_device_name("/dev/disk/by-id/scsi-36000c29-part1").kind
+          == DeviceNameKind::by_path);
     CHECK(classify_device_name("/dev/mapper/vg-root").kind == DeviceNameKind::stable);
     CHECK(classify_device_name("/dev/vg0/root").kind == DeviceNameKind::stable);
     CHECK(classify_device_name("tmpfs").kind == DeviceNameKind::other);

@@ -13,7 +13,7 @@ TEST_SUITE("unit")
     CHECK(c.get("root") == "/dev/sda1");
     CHECK(c.get("ro") == "");
     CHECK(c.get("dyndbg") == "file x.c +p");
-    CHECK(c.get("console") == "ttyS0");  // the last one is the one the kernel uses
+    CHECK(c.get("console") == "ttyS0"); // the last one is the one the kernel uses
     CHECK_FALSE(c.has("nomodeset"));
     CHECK(c.text() == "root=/dev/sda1 ro quiet dyndbg=\"file x.c +p\" console=tty0 console=ttyS0");
   }
@@ -24,9 +24,10 @@ TEST_SUITE("unit")
     CHECK(c.remove("console") == 2);
     c.set("resume", std::string("UUID=abc"));
     c.add(parse_kernel_arg("console=ttyS0,115200n8"));
-    c.add(parse_kernel_arg("console=ttyS0,115200n8"));  // no duplicate
+    c.add(parse_kernel_arg("console=ttyS0,115200n8")); // no duplicate
     c.add(parse_kernel_arg("nvme_core.io_timeout=4294967295"));
-    CHECK(c.text() == "quiet resume=UUID=abc splash console=ttyS0,115200n8 nvme_core.io_timeout=4294967295");
+    CHECK(c.text()
+          == "quiet resume=UUID=abc splash console=ttyS0,115200n8 nvme_core.io_timeout=4294967295");
   }
 
   TEST_CASE("set drops later duplicates and appends when absent")

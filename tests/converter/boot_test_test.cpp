@@ -14,7 +14,8 @@ TEST_SUITE("unit")
     auto ok = judge_console("Debian GNU/Linux 12 web01 ttyS0\n\nweb01 login: ");
     CHECK(ok.decided);
     CHECK(ok.passed);
-    auto alert = judge_console("Gave up waiting for root file system device.\nALERT!  /dev/sda1 does not exist.  Dropping to a shell!\n");
+    auto alert = judge_console("Gave up waiting for root file system device.\nALERT!  /dev/sda1 "
+                               "does not exist.  Dropping to a shell!\n");
     CHECK(alert.decided);
     CHECK_FALSE(alert.passed);
     CHECK(alert.reason == "Gave up waiting for root file system device.");
@@ -30,7 +31,9 @@ TEST_SUITE("unit")
     o.format = "qcow2";
     o.devices.disk = "nvme";
     auto argv = boot_test_command(o, "tcg");
-    auto has = [&](const std::string& s) { return std::find(argv.begin(), argv.end(), s) != argv.end(); };
+    auto has = [&](const std::string& s) {
+      return std::find(argv.begin(), argv.end(), s) != argv.end();
+    };
     CHECK(has("file=/x/out.qcow2,format=qcow2,if=none,id=disk0,snapshot=on"));
     CHECK(has("nvme,drive=disk0,serial=rehostboot"));
     CHECK_FALSE(has("-netdev"));

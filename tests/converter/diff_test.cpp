@@ -15,8 +15,9 @@ TEST_SUITE("unit")
   {
     std::string before = "1\n2\n3\n4\n5\n6\n7\n8\n9\n";
     std::string after = "1\n2\n3\n4\nFIVE\n6\n7\n8\n9\n";
-    CHECK(unified_diff("/etc/fstab", before, after) ==
-          "--- a/etc/fstab\n+++ b/etc/fstab\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+FIVE\n 6\n 7\n 8\n");
+    CHECK(unified_diff("/etc/fstab", before, after)
+          == "--- a/etc/fstab\n+++ b/etc/fstab\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+FIVE\n 6\n 7\n "
+             "8\n");
   }
 
   TEST_CASE("unified_diff separates distant changes into hunks and handles creation")

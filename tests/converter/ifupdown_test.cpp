@@ -15,12 +15,12 @@ TEST_SUITE("unit")
                              "\tdns-nameservers 10.0.0.2\n\tmtu 9000\n"
                              "iface eth0 inet6 auto\n";
     CHECK(ifupdown_primary_interface(text) == "eth0");
-    CHECK(ifupdown_dhcp(text, "ens5") ==
-          "source /etc/network/interfaces.d/*\n\n"
-          "# The loopback network interface\nauto lo\niface lo inet loopback\n\n"
-          "# The primary network interface\nallow-hotplug ens5\n"
-          "iface ens5 inet dhcp\n\tmtu 9000\n"
-          "iface ens5 inet6 auto\n");
+    CHECK(ifupdown_dhcp(text, "ens5")
+          == "source /etc/network/interfaces.d/*\n\n"
+             "# The loopback network interface\nauto lo\niface lo inet loopback\n\n"
+             "# The primary network interface\nallow-hotplug ens5\n"
+             "iface ens5 inet dhcp\n\tmtu 9000\n"
+             "iface ens5 inet6 auto\n");
   }
 
   TEST_CASE("a file without an interface is left alone")

@@ -50,15 +50,18 @@ TEST_SUITE("unit")
   TEST_CASE("rule errors name file, line and column, with did-you-mean")
   {
     std::string text = k_rule;
-    CHECK(error_of(std::string(text).replace(text.find("path:"), 5, "paht:"))
-          == "rules/x.yaml:8:5: unknown key 'paht' in a fstab_to_uuid action (did you mean 'path'?)\n"
-             "rules/x.yaml:7:5: a fstab_to_uuid action needs 'path'");
-    CHECK(error_of(std::string(text).replace(text.find("fstab_to_uuid"), 13, "fstab_to_uid"))
-          == "rules/x.yaml:7:11: unknown action type 'fstab_to_uid' (did you mean 'fstab_to_uuid'?)");
-    CHECK(error_of(std::string(text).replace(text.find("kernel.version"), 14, "kernel.verison"))
-          .find("rules/x.yaml:10:41: unknown variable '${kernel.verison}' in a rebuild_initramfs "
-                "action (did you mean '${kernel.version}'?)")
-          != std::string::npos);
+    CHECK(
+        error_of(std::string(text).replace(text.find("path:"), 5, "paht:"))
+        == "rules/x.yaml:8:5: unknown key 'paht' in a fstab_to_uuid action (did you mean 'path'?)\n"
+           "rules/x.yaml:7:5: a fstab_to_uuid action needs 'path'");
+    CHECK(
+        error_of(std::string(text).replace(text.find("fstab_to_uuid"), 13, "fstab_to_uid"))
+        == "rules/x.yaml:7:11: unknown action type 'fstab_to_uid' (did you mean 'fstab_to_uuid'?)");
+    CHECK(
+        error_of(std::string(text).replace(text.find("kernel.version"), 14, "kernel.verison"))
+            .find("rules/x.yaml:10:41: unknown variable '${kernel.verison}' in a rebuild_initramfs "
+                  "action (did you mean '${kernel.version}'?)")
+        != std::string::npos);
     CHECK(error_of(std::string(text).replace(text.find("major_min: 10"), 13, "major_min: ten"))
           == "rules/x.yaml:5:14: match.major_min must be an integer");
     CHECK(error_of("id: [x\n").find("rules/x.yaml:") == 0);
@@ -72,7 +75,8 @@ TEST_SUITE("unit")
   {
     auto start = std::chrono::steady_clock::now();
     auto set = load_rules({builtin_rules_dir()});
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     REQUIRE_MESSAGE(set, (set ? "" : set.error().message));
     CHECK(ms < 50);
     REQUIRE(set->target("aws-nitro"));
@@ -86,8 +90,9 @@ TEST_SUITE("unit")
   {
     test::TempDir tmp;
     tmp.write("a/one.yaml", std::string(k_rule));
-    tmp.write("b/other-name.yaml",
-              "id: demo\ndescription: replaced\nactions:\n  - type: delete_files\n    paths: [/x]\n");
+    tmp.write(
+        "b/other-name.yaml",
+        "id: demo\ndescription: replaced\nactions:\n  - type: delete_files\n    paths: [/x]\n");
     tmp.write("a/targets/t1.yaml", "target: t1\ndescription: d\ndrivers: {storage: [nvme]}\n"
                                    "boot_test: {disk: nvme}\n");
     auto set = load_rules({tmp.str() + "/a", tmp.str() + "/b"});
@@ -105,10 +110,12 @@ TEST_SUITE("unit")
     auto set = load_rules({tmp.str() + "/r"});
     REQUIRE_FALSE(set);
     CHECK(set.error().message.find("must be in a file named other.yaml") != std::string::npos);
-    auto t = parse_target("target: t\ndescription: d\ndrivers: {network: [ena]}\nboot_test: {disk: nvme}\n",
-                          "t.yaml");
+    auto t = parse_target(
+        "target: t\ndescription: d\ndrivers: {network: [ena]}\nboot_test: {disk: nvme}\n",
+        "t.yaml");
     REQUIRE_FALSE(t);
-    CHECK(t.error().message.find("drivers.storage must name at least one driver") != std::string::npos);
+    CHECK(t.error().message.find("drivers.storage must name at least one driver")
+          != std::string::npos);
   }
 
   TEST_CASE("rule_matches checks every condition and says which one failed")

@@ -17,8 +17,9 @@ TEST_SUITE("unit")
 
   TEST_CASE("parse_shell_vars reads assignments and lets later ones win")
   {
-    auto vars = parse_shell_vars("# comment\nNAME=\"Debian GNU/Linux\"\nexport ID=debian\nID=ubuntu\n"
-                                 "not an assignment\n1X=bad\n");
+    auto vars =
+        parse_shell_vars("# comment\nNAME=\"Debian GNU/Linux\"\nexport ID=debian\nID=ubuntu\n"
+                         "not an assignment\n1X=bad\n");
     CHECK(vars["NAME"] == "Debian GNU/Linux");
     CHECK(vars["ID"] == "ubuntu");
     CHECK(vars.count("1X") == 0);
@@ -32,11 +33,12 @@ TEST_SUITE("unit")
                              "GRUB_CMDLINE_LINUX=\"\"\n"
                              "\n#GRUB_DISABLE_LINUX_UUID=true\n";
     std::string out = set_shell_var(grub, "GRUB_CMDLINE_LINUX", "console=ttyS0 root=UUID=x");
-    CHECK(out == "# If you change this file, run 'update-grub'\n"
-                 "GRUB_DEFAULT=0\n"
-                 "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"  # keep me\n"
-                 "GRUB_CMDLINE_LINUX=\"console=ttyS0 root=UUID=x\"\n"
-                 "\n#GRUB_DISABLE_LINUX_UUID=true\n");
+    CHECK(out
+          == "# If you change this file, run 'update-grub'\n"
+             "GRUB_DEFAULT=0\n"
+             "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"  # keep me\n"
+             "GRUB_CMDLINE_LINUX=\"console=ttyS0 root=UUID=x\"\n"
+             "\n#GRUB_DISABLE_LINUX_UUID=true\n");
     // A commented-out assignment is not an assignment: a new line is appended.
     std::string added = set_shell_var(grub, "GRUB_DISABLE_LINUX_UUID", "false");
     CHECK(added == grub + "GRUB_DISABLE_LINUX_UUID=false\n");

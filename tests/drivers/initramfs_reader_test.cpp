@@ -16,7 +16,8 @@ namespace {
 std::string make_cpio(const std::vector<std::pair<std::string, std::string>>& files,
                       const std::string& filter)
 {
-  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(), archive_write_free);
+  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
+                                                            archive_write_free);
   archive_write_set_format_cpio_newc(a.get());
   if (filter == "gzip") {
     archive_write_add_filter_gzip(a.get());
@@ -37,7 +38,7 @@ std::string make_cpio(const std::vector<std::pair<std::string, std::string>>& fi
   archive_write_open_memory(a.get(), out.data(), out.size(), &used);
   for (const auto& [name, content] : files) {
     std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
-                                                                     archive_entry_free);
+                                                                    archive_entry_free);
     archive_entry_set_pathname(e.get(), name.c_str());
     archive_entry_set_filetype(e.get(), AE_IFREG);
     archive_entry_set_perm(e.get(), 0644);
@@ -60,11 +61,11 @@ TEST_SUITE("unit")
       CAPTURE(filter);
       std::string early = make_cpio({{"kernel/x86/microcode/GenuineIntel.bin", "ucode"}}, "");
       std::string main = make_cpio(
-        {{"./init", "#!/bin/sh"},
-         {"usr/lib/modules/6.1.0-13-amd64/kernel/drivers/nvme/host/nvme.ko", "ko"},
-         {"usr/lib/modules/6.1.0-13-amd64/kernel/drivers/nvme/host/nvme-core.ko.xz", "ko"},
-         {"lib/modules/6.1.0-13-amd64/kernel/drivers/block/virtio_blk.ko.zst", "ko"}},
-        filter);
+          {{"./init", "#!/bin/sh"},
+           {"usr/lib/modules/6.1.0-13-amd64/kernel/drivers/nvme/host/nvme.ko", "ko"},
+           {"usr/lib/modules/6.1.0-13-amd64/kernel/drivers/nvme/host/nvme-core.ko.xz", "ko"},
+           {"lib/modules/6.1.0-13-amd64/kernel/drivers/block/virtio_blk.ko.zst", "ko"}},
+          filter);
       // Padding between the parts, as dracut and initramfs-tools write it.
       std::string image = early + std::string(512 - early.size() % 512, '\0') + main;
       auto listing = list_initramfs(image);
@@ -100,7 +101,8 @@ TEST_SUITE("unit")
     std::string image = make_cpio(files, "zstd");
     auto start = std::chrono::steady_clock::now();
     auto listing = list_initramfs(image);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     REQUIRE(listing);
     CHECK(listing->files.size() == 600);
     CHECK(seconds < 1.0);

@@ -9,11 +9,11 @@ TEST_SUITE("unit")
   TEST_CASE("module states come from modules.dep and modules.builtin")
   {
     auto index = ModuleIndex::parse(
-      "kernel/drivers/nvme/host/nvme.ko.xz: kernel/drivers/nvme/host/nvme-core.ko.xz\n"
-      "kernel/drivers/nvme/host/nvme-core.ko.xz:\n"
-      "kernel/drivers/net/ethernet/amazon/ena/ena.ko.zst:\n"
-      "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio_ring.ko\n",
-      "kernel/drivers/virtio/virtio_pci.ko\nkernel/drivers/virtio/virtio_ring.ko\n");
+        "kernel/drivers/nvme/host/nvme.ko.xz: kernel/drivers/nvme/host/nvme-core.ko.xz\n"
+        "kernel/drivers/nvme/host/nvme-core.ko.xz:\n"
+        "kernel/drivers/net/ethernet/amazon/ena/ena.ko.zst:\n"
+        "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio_ring.ko\n",
+        "kernel/drivers/virtio/virtio_pci.ko\nkernel/drivers/virtio/virtio_ring.ko\n");
     CHECK(index.state("nvme") == DriverState::module);
     CHECK(index.state("nvme_core") == DriverState::module);
     CHECK(index.state("nvme-core") == DriverState::module);

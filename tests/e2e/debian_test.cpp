@@ -1,0 +1,135 @@
+// The spine, end to end: a real Debian 12 disk that ran on VMware (images/debian-vmware.sh)
+// does not boot on NVMe or virtio; rehost converts it for aws-nitro and kvm; each result boots
+// on its target's devices under qemu; the source is byte-identical afterwards.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include <doctest/doctest.h>
+
+#include "tests/test_util.hpp"
+
+using namespace rehost::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string k_vmware_rules = std::string(REHOST_TEST_DATA_DIR) + "/rules-vmware";
+
+nlohmann::json read_json(const std::string& path)
+{
+  return nlohmann::json::parse(read_file(path));
+}
+
+void convert_and_boot(const std::string& target)
+{
+  if (!have_tool_or_skip("qemu-system-x86_64") || !have_tool_or_skip("mmdebstrap")) {
+    return;
+  }
+  std::string source = cached_image("debian12-vmware");
+  std::string before = sha256_of(source);
+  TempDir dir;
+  std::string output = dir.str() + "/" + target + ".qcow2";
+  std::string report = dir.str() + "/" + target + ".json";
+  auto r = run_rehost(
+      {"convert", source, "--target", target, "-o", output, "--report", report, "--boot-test"});
+  INFO("stderr:\n" << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(fs::exists(output));
+  CHECK(r.out.find("Output: " + output) != std::string::npos);
+  auto j = read_json(report);
+  CHECK(j["status"] == "ok");
+  CHECK(j["validation"]["passed"] == true);
+  CHECK(j["validation"]["boot_test"]["passed"] == true);
+  CHECK(j["validation"]["boot_test"]["reason"].get<std::string>().find("login")
+        != std::string::npos);
+  CHECK(j["inspection"]["os"]["id"] == "debian");
+  // Every change is recorded with its diff: fstab now names file systems by UUID.
+  bool fstab = false;
+  for (const auto& action : j["actions"]) {
+    for (const auto& change : action["changes"]) {
+      if (change["path"] == "/etc/fstab") {
+        fstab = change["diff"].get<std::string>().find("+UUID=") != std::string::npos;
+      }
+    }
+  }
+  CHECK(fstab);
+  CHECK(j["passes"].size() >= 5);
+  // The output is an overlay: small, and backed by the untouched source.
+  CHECK(j["output_bytes"].get<uint64_t>() < (256u << 20));
+  CHECK(sha256_of(source) == before);
+}
+
+} // namespace
+
+TEST_SUITE("e2e")
+{
+  TEST_CASE("the demo disk is a Debian 12 VMware server that boots only on VMware devices")
+  {
+    if (!have_tool_or_skip("qemu-system-x86_64") || !have_tool_or_skip("mmdebstrap")) {
+      return;
+    }
+    std::string source = cached_image("debian12-vmware");
+    std::string before = sha256_of(source);
+
+    auto text = run_rehost({"inspect", source});
+    INFO("stderr:\n" << text.err);
+    REQUIRE(text.exit_code == 0);
+    for (const char* expected : {"debian 12", "msdos partition table", "/dev/sda1", "ext4",
+                                 "Kernel (default):", "initramfs-tools (MODULES=dep)", "grub2",
+                                 "open-vm-tools", "70-persistent-net.rules"}) {
+      CHECK_MESSAGE(text.out.find(expected) != std::string::npos, expected);
+    }
+    auto json = run_rehost({"inspect", "--json", source});
+    REQUIRE(json.exit_code == 0);
+    auto j = nlohmann::json::parse(json.out);
+    CHECK(j["os"]["id"] == "debian");
+    CHECK(j["os"]["major"] == 12);
+    CHECK(j["os"]["family"] == "debian");
+    CHECK(j["os"]["arch"] == "x86_64");
+    CHECK(j["disk"]["partition_tables"][0]["partitions"].size() == 2);
+    CHECK(j["boot"]["bootloader"] == "grub2");
+    CHECK(j["boot"]["cmdline"].get<std::string>().find("root=/dev/sda1") != std::string::npos);
+    CHECK(j["software"]["initramfs_tool"] == "initramfs-tools");
+    CHECK(j["software"]["hypervisor_tools"] == nlohmann::json::array({"open-vm-tools"}));
+    REQUIRE(j["kernels"].size() == 1);
+    CHECK(j["kernels"][0]["default"] == true);
+
+    // Control: it boots on the devices it was made for.
+    TempDir dir;
+    auto vmware = run_rehost({"--rules-dir", k_vmware_rules, "validate", source, "--target",
+                              "vmware", "--boot-test", "--report", dir.str() + "/vmware.json"});
+    INFO("vmware stderr:\n" << vmware.err);
+    auto vj = read_json(dir.str() + "/vmware.json");
+    CHECK(vj["validation"]["boot_test"]["passed"] == true);
+
+    // Before conversion it cannot boot on NVMe (aws-nitro) or virtio (kvm): the initramfs has
+    // no driver for the disk and gives up on the root device.
+    for (const char* target : {"aws-nitro", "kvm"}) {
+      CAPTURE(target);
+      std::string report = dir.str() + "/" + target + ".json";
+      auto r =
+          run_rehost({"validate", source, "--target", target, "--boot-test", "--report", report});
+      CHECK(r.exit_code == 6);
+      auto rj = read_json(report);
+      CHECK(rj["validation"]["boot_test"]["passed"] == false);
+      std::string reason = rj["validation"]["boot_test"]["reason"];
+      CHECK_MESSAGE((reason.find("Gave up waiting") != std::string::npos
+                     || reason.find("ALERT") != std::string::npos),
+                    reason);
+      // The static checks saw it too: the initramfs lacks the target's storage driver.
+      CHECK(rj["validation"]["checks"][0]["passed"] == false);
+    }
+    CHECK(sha256_of(source) == before);
+  }
+
+  TEST_CASE("converted for aws-nitro, the disk boots on NVMe")
+  {
+    convert_and_boot("aws-nitro");
+  }
+
+  TEST_CASE("converted for kvm, the disk boots on virtio-blk with a virtio NIC")
+  {
+    convert_and_boot("kvm");
+  }
+}
