@@ -167,12 +167,12 @@ std::string boot_log_path(const std::string& image)
 
 } // namespace
 
-int run_inspect(const CommonOptions&, const InspectOptions& o)
+int run_inspect(const CommonOptions& common, const InspectOptions& o)
 {
   Source source = open_source(o.source, DirectoryUse::allowed);
   log::progress("Opening {}", source.path);
-  GuestSession session =
-      open_session(source, source.path, source.format, DiskAccess::read_only, o.root);
+  GuestSession session = open_session(source, source.path, source.format, DiskAccess::read_only,
+                                      o.root, parse_backend(common.backend));
   log::progress("Inspecting");
   Inspection inspection = inspect_session(session, source.path);
   session.close();
@@ -180,6 +180,7 @@ int run_inspect(const CommonOptions&, const InspectOptions& o)
     nlohmann::json j = to_json(inspection);
     j["source"] = source.path;
     j["appliance_launches"] = GuestfsGuest::launches();
+    j["backend"] = session.backend;
     std::fputs((j.dump(2) + "\n").c_str(), stdout);
   } else {
     std::fputs(to_text(inspection).c_str(), stdout);
@@ -209,8 +210,10 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
     report.output = output.path();
     GuestSession session = passes.run("Opening the source", [&] {
       output.create_overlay(source);
-      return open_session(source, output.temp_path(), "qcow2", DiskAccess::read_write, o.root);
+      return open_session(source, output.temp_path(), "qcow2", DiskAccess::read_write, o.root,
+                          parse_backend(common.backend));
     });
+    report.backend = session.backend;
 
     // What is on the disk: OS, kernels, bootloader, tools.
     Inspection inspection =
@@ -308,8 +311,10 @@ int run_validate(const CommonOptions& common, const ValidateOptions& o)
     Source source = open_source(o.image, DirectoryUse::refused);
     report.source = source.path;
     GuestSession session = passes.run("Opening the image", [&] {
-      return open_session(source, source.path, source.format, DiskAccess::read_only, o.root);
+      return open_session(source, source.path, source.format, DiskAccess::read_only, o.root,
+                          parse_backend(common.backend));
     });
+    report.backend = session.backend;
     passes.run("Validating", [&] {
       Inspection inspection = inspect_session(session, source.path);
       report.inspection = to_json(inspection);

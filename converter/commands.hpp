@@ -11,6 +11,7 @@ namespace rehost {
 
 struct CommonOptions {
   std::vector<std::string> rules_dirs; // after the built-in rules, in order
+  std::string backend = "auto";        // "auto", "native", "guestfs"
 };
 
 struct InspectOptions {

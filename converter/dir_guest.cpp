@@ -74,7 +74,13 @@ DirGuest::~DirGuest()
 
 std::string DirGuest::describe() const
 {
-  return "directory " + m_root;
+  return m_description.empty() ? "directory " + m_root : m_description;
+}
+
+void DirGuest::set_runner(Runner runner, std::string description)
+{
+  m_runner = std::move(runner);
+  m_description = std::move(description);
 }
 
 int DirGuest::open_in_root(const std::string& path, int flags, bool follow_last) const
@@ -423,8 +429,12 @@ Result<void> DirGuest::download(const std::string& path, const std::string& host
   return {};
 }
 
-Result<CommandResult> DirGuest::run(const std::vector<std::string>& argv, std::chrono::seconds)
+Result<CommandResult> DirGuest::run(const std::vector<std::string>& argv,
+                                    std::chrono::seconds timeout)
 {
+  if (m_runner) {
+    return m_runner(argv, timeout);
+  }
   return fail("cannot run {} in {}: running guest programs needs a disk image",
               argv.empty() ? std::string("a program") : argv[0], describe());
 }

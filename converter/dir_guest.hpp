@@ -5,6 +5,7 @@
 // /etc/passwd, never the host's. Device nodes, FIFOs and sockets are never opened for reading.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "converter/guest.hpp"
@@ -15,6 +16,12 @@ class DirGuest : public Guest {
 public:
   // Opens `root` (a directory); an error when it is missing or not a directory.
   static Result<std::unique_ptr<DirGuest>> open(const std::string& root);
+
+  // How run() runs guest programs; without one, run() fails.
+  using Runner =
+      std::function<Result<CommandResult>(const std::vector<std::string>&, std::chrono::seconds)>;
+  void set_runner(Runner runner, std::string description);
+  const std::string& root() const { return m_root; }
   ~DirGuest() override;
 
   std::string describe() const override;
@@ -44,6 +51,8 @@ private:
 
   std::string m_root;
   int m_root_fd;
+  Runner m_runner;
+  std::string m_description;
 };
 
 } // namespace rehost

@@ -55,6 +55,14 @@ int main(int argc, char** argv)
   app.add_option("--rules-dir", common.rules_dirs,
                  "Add a directory of rule files, after the built-in ones (repeatable)")
       ->check(CLI::ExistingDirectory);
+  if (const char* env = std::getenv("REHOST_BACKEND"); env && *env) {
+    common.backend = env;
+  }
+  app.add_option("--backend", common.backend,
+                 "How to reach the disk: native (mount it on this host; needs root), guestfs (a "
+                 "libguestfs appliance), or auto (native when possible) [$REHOST_BACKEND]")
+      ->check(CLI::IsMember({"auto", "native", "guestfs"}))
+      ->capture_default_str();
 
   // The subcommands, in the order --help lists them.
   InspectOptions inspect;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +69,9 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
     dup2(devnull, 0);
     dup2(out_pipe[1], 1);
     dup2(options.merge_stderr ? out_pipe[1] : err_pipe[1], 2);
+    if (options.child_main) {
+      _exit(options.child_main());
+    }
     execvpe(args[0], args.data(), envp.data());
     const char* msg = "exec failed\n";
     (void)!write(2, msg, std::strlen(msg));
@@ -169,6 +173,104 @@ std::string describe_failure(const std::vector<std::string>& argv, const Process
     return fmt::format("{} exited with status {}", what, result.exit_status);
   }
   return fmt::format("{} exited with status {}: {}", what, result.exit_status, line);
+}
+
+BackgroundProcess::~BackgroundProcess()
+{
+  if (m_pid > 0) {
+    stop(std::chrono::seconds(5));
+  }
+}
+
+BackgroundProcess::BackgroundProcess(BackgroundProcess&& other) noexcept : m_pid(other.m_pid)
+{
+  other.m_pid = -1;
+}
+
+BackgroundProcess& BackgroundProcess::operator=(BackgroundProcess&& other) noexcept
+{
+  if (this != &other) {
+    if (m_pid > 0) {
+      stop(std::chrono::seconds(5));
+    }
+    m_pid = other.m_pid;
+    other.m_pid = -1;
+  }
+  return *this;
+}
+
+Result<BackgroundProcess> BackgroundProcess::spawn(const std::vector<std::string>& argv,
+                                                   const std::string& log_file)
+{
+  std::vector<char*> args;
+  for (const auto& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
+  args.push_back(nullptr);
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    return fail("cannot start {}: {}", argv[0], std::strerror(errno));
+  }
+  if (pid == 0) {
+    // Dies with us, even on SIGKILL; and not if we already died before this line.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) {
+      _exit(1);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    int in = open("/dev/null", O_RDONLY);
+    int out = log_file.empty() ? open("/dev/null", O_WRONLY)
+                               : open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(out, 2);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  BackgroundProcess p;
+  p.m_pid = pid;
+  return p;
+}
+
+bool BackgroundProcess::running()
+{
+  if (m_pid <= 0) {
+    return false;
+  }
+  int status = 0;
+  pid_t r = waitpid(m_pid, &status, WNOHANG);
+  if (r == m_pid) {
+    m_pid = -1;
+    return false;
+  }
+  return true;
+}
+
+int BackgroundProcess::stop(std::chrono::milliseconds grace)
+{
+  if (m_pid <= 0) {
+    return -1;
+  }
+  kill(m_pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  while (true) {
+    pid_t r = waitpid(m_pid, &status, WNOHANG);
+    if (r == m_pid || (r < 0 && errno != EINTR)) {
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(m_pid, SIGKILL);
+      waitpid(m_pid, &status, 0);
+      break;
+    }
+    usleep(20000);
+  }
+  m_pid = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 bool have_program(const std::string& program)

@@ -22,6 +22,9 @@ struct ProcessOptions {
   std::function<bool(std::string_view)> on_output;
   // Merge standard error into standard output (for consoles).
   bool merge_stderr = false;
+  // When set, the child runs this instead of exec'ing argv (argv[0] still names it in
+  // messages); its return value is the exit status.
+  std::function<int()> child_main;
 };
 
 struct ProcessResult {
@@ -39,6 +42,28 @@ struct ProcessResult {
 // be started; a non-zero exit is in the result.
 Result<ProcessResult> run_process(const std::vector<std::string>& argv,
                                   const ProcessOptions& options = {});
+
+// A long-running helper (qemu-storage-daemon) that dies with us: it gets SIGKILL when this
+// process ends, however it ends.
+class BackgroundProcess {
+public:
+  BackgroundProcess() = default;
+  ~BackgroundProcess();
+  BackgroundProcess(BackgroundProcess&& other) noexcept;
+  BackgroundProcess& operator=(BackgroundProcess&& other) noexcept;
+
+  // Starts argv with stdin from /dev/null and stdout/stderr to `log_file` (or /dev/null).
+  static Result<BackgroundProcess> spawn(const std::vector<std::string>& argv,
+                                         const std::string& log_file = {});
+  int pid() const { return m_pid; }
+  // Whether it still runs.
+  bool running();
+  // SIGTERM, then SIGKILL after `grace`; returns its exit status (-1 if killed).
+  int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+private:
+  int m_pid = -1;
+};
 
 // "qemu-img info: <first line of stderr>" for messages about a failed process.
 std::string describe_failure(const std::vector<std::string>& argv, const ProcessResult& result);

@@ -67,6 +67,7 @@ nlohmann::json Report::to_json() const
       {"source", source},
       {"output", output.empty() ? json(nullptr) : json(output)},
       {"target", target},
+      {"backend", backend},
       {"status", status},
       {"exit_code", exit_code},
       {"error", error.empty() ? json(nullptr) : json(error)},

@@ -66,6 +66,7 @@ struct Report {
   std::string source;
   std::string output;
   std::string target;
+  std::string backend;           // "native", "guestfs"
   std::string status = "failed"; // "ok", "failed"
   int exit_code = 0;
   std::string error;

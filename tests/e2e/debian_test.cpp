@@ -21,7 +21,7 @@ nlohmann::json read_json(const std::string& path)
   return nlohmann::json::parse(read_file(path));
 }
 
-void convert_and_boot(const std::string& target)
+void convert_and_boot(const std::string& target, const std::string& backend)
 {
   if (!have_tool_or_skip("qemu-system-x86_64") || !have_tool_or_skip("mmdebstrap")) {
     return;
@@ -39,6 +39,8 @@ void convert_and_boot(const std::string& target)
   CHECK(r.out.find("Output: " + output) != std::string::npos);
   auto j = read_json(report);
   CHECK(j["status"] == "ok");
+  CHECK(j["backend"] == (backend == "auto" ? "native" : backend));
+  CHECK(j["appliance_launches"] == (backend == "guestfs" ? 1 : 0));
   CHECK(j["validation"]["passed"] == true);
   CHECK(j["validation"]["boot_test"]["passed"] == true);
   CHECK(j["validation"]["boot_test"]["reason"].get<std::string>().find("login")
@@ -125,11 +127,16 @@ TEST_SUITE("e2e")
 
   TEST_CASE("converted for aws-nitro, the disk boots on NVMe")
   {
-    convert_and_boot("aws-nitro");
+    convert_and_boot("aws-nitro", "auto");
   }
 
   TEST_CASE("converted for kvm, the disk boots on virtio-blk with a virtio NIC")
   {
-    convert_and_boot("kvm");
+    convert_and_boot("kvm", "auto");
+  }
+
+  TEST_CASE("converted through the libguestfs appliance, the disk boots on NVMe")
+  {
+    convert_and_boot("aws-nitro", "guestfs");
   }
 }

@@ -1,0 +1,492 @@
+#include "converter/native_disk.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+
+#include "bootloader/device_names.hpp"
+#include "bootloader/fstab.hpp"
+#include "converter/interrupt.hpp"
+#include "converter/log.hpp"
+#include "converter/os_identity.hpp"
+#include "converter/partition_table.hpp"
+#include "converter/process.hpp"
+#include "converter/sandbox.hpp"
+
+namespace rehost {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Mounts made from here on are private to this process (and die with it).
+Result<void> enter_private_mount_namespace()
+{
+  static std::once_flag once;
+  static int error = 0;
+  std::call_once(once, [] {
+    if (unshare(CLONE_NEWNS) != 0
+        || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      error = errno;
+    }
+  });
+  if (error != 0) {
+    return fail("cannot create a private mount namespace: {}", std::strerror(error));
+  }
+  return {};
+}
+
+bool linux_root_candidate(const std::string& type)
+{
+  return type == "ext2" || type == "ext3" || type == "ext4" || type == "xfs" || type == "btrfs";
+}
+
+bool mountable(const std::string& type)
+{
+  return linux_root_candidate(type) || type == "vfat";
+}
+
+std::string disk_letters(int index)
+{
+  std::string out;
+  ++index;
+  while (index > 0) {
+    out.insert(out.begin(), static_cast<char>('a' + (index - 1) % 26));
+    index = (index - 1) / 26;
+  }
+  return out;
+}
+
+// "/dev/sda1" -> "/dev/rehost-sda1" (see describe_disk).
+std::string view_device(const std::string& device)
+{
+  return "/dev/rehost-" + device.substr(5);
+}
+
+// An O_PATH descriptor of a directory inside `root`, resolved as the guest would.
+int open_dir_in_root(const std::string& root, const std::string& guest_path)
+{
+  int root_fd = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) {
+    return -errno;
+  }
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  std::string rel = guest_path.substr(guest_path.find_first_not_of('/') == std::string::npos
+                                          ? guest_path.size()
+                                          : guest_path.find_first_not_of('/'));
+  if (rel.empty()) {
+    rel = ".";
+  }
+  long fd = syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how);
+  int saved = errno;
+  close(root_fd);
+  return fd < 0 ? -saved : static_cast<int>(fd);
+}
+
+} // namespace
+
+bool NativeDisk::available(std::string* why)
+{
+  auto no = [&](const char* reason) {
+    if (why) {
+      *why = reason;
+    }
+    return false;
+  };
+  if (geteuid() != 0) {
+    return no("it needs root");
+  }
+  if (!loop_devices_available()) {
+    return no("there is no /dev/loop-control");
+  }
+  if (access("/dev/fuse", R_OK | W_OK) != 0) {
+    return no("there is no /dev/fuse");
+  }
+  if (!have_program("qemu-storage-daemon") || !have_program("blkid")) {
+    return no("qemu-storage-daemon or blkid is not installed");
+  }
+  return true;
+}
+
+Result<std::unique_ptr<NativeDisk>> NativeDisk::open(const std::string& image,
+                                                     const std::string& format, DiskAccess access)
+{
+  if (auto r = enter_private_mount_namespace(); !r) {
+    return std::unexpected(r.error());
+  }
+  std::unique_ptr<NativeDisk> disk(new NativeDisk());
+  disk->m_access = access;
+  char work[] = "/tmp/rehost-native-XXXXXX";
+  if (!mkdtemp(work)) {
+    return fail("cannot create a work directory in /tmp: {}", std::strerror(errno));
+  }
+  disk->m_workdir = work;
+  std::string exported = image;
+  std::string exported_format = format;
+  if (access == DiskAccess::read_only) {
+    // Writes (journal replay) land in a throwaway overlay; the image is only read.
+    disk->m_scratch_overlay = disk->m_workdir + "/scratch.qcow2";
+    auto r = run_process({"qemu-img", "create", "-q", "-f", "qcow2", "-b", image, "-F", format,
+                          disk->m_scratch_overlay});
+    if (!r || !r->ok()) {
+      return fail("{}: cannot create a scratch overlay: {}", image,
+                  r ? describe_failure({"qemu-img"}, *r) : r.error().message);
+    }
+    exported = disk->m_scratch_overlay;
+    exported_format = "qcow2";
+  }
+  auto e = BlockExport::start(exported, exported_format, disk->m_workdir + "/disk.raw", true);
+  if (!e) {
+    return std::unexpected(e.error());
+  }
+  disk->m_export = std::move(*e);
+  return disk;
+}
+
+NativeDisk::~NativeDisk()
+{
+  (void)shutdown();
+}
+
+NativeDisk::Region* NativeDisk::region(const std::string& device)
+{
+  for (auto& r : m_regions) {
+    if (r.device == device) {
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+Result<DiskInfo> NativeDisk::describe_disk()
+{
+  const std::string file = m_export.path();
+  struct stat st;
+  if (::stat(file.c_str(), &st) != 0) {
+    return fail("{}: {}", file, std::strerror(errno));
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return fail("{}: {}", file, std::strerror(errno));
+  }
+  auto reader = [&](uint64_t offset, size_t count) -> Result<std::string> {
+    std::string bytes(count, '\0');
+    ssize_t got = pread(fd, bytes.data(), count, static_cast<off_t>(offset));
+    if (got < 0) {
+      return fail("cannot read the disk at {}: {}", offset, std::strerror(errno));
+    }
+    bytes.resize(static_cast<size_t>(got));
+    return bytes;
+  };
+  auto table = read_partition_table("/dev/sda", size, reader);
+  close(fd);
+  if (!table) {
+    return std::unexpected(table.error());
+  }
+  m_regions.clear();
+  for (const auto& p : table->partitions) {
+    if (p.kind != "extended") {
+      m_regions.push_back({"/dev/sda" + std::to_string(p.number), p.start, p.size});
+    }
+  }
+  if (m_regions.empty()) {
+    m_regions.push_back({"/dev/sda", 0, size}); // a file system on the whole disk
+  }
+  m_disk = DiskInfo{};
+  m_disk.tables.push_back(std::move(*table));
+  for (const auto& r : m_regions) {
+    ProcessOptions options;
+    options.timeout = std::chrono::seconds(60);
+    auto probe = run_process({"blkid", "-p", "-o", "export", "-O", std::to_string(r.offset), "-S",
+                              std::to_string(r.size), file},
+                             options);
+    if (!probe || probe->exit_status == 2) {
+      continue; // nothing recognisable
+    }
+    Filesystem f;
+    f.device = r.device;
+    std::istringstream lines(probe->out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      size_t eq = line.find('=');
+      if (eq == std::string::npos) {
+        continue;
+      }
+      std::string key = line.substr(0, eq);
+      std::string value = line.substr(eq + 1);
+      if (key == "TYPE") {
+        f.type = value;
+      } else if (key == "UUID") {
+        f.uuid = value;
+      } else if (key == "LABEL") {
+        f.label = value;
+      }
+    }
+    if (f.type.empty()) {
+      continue;
+    }
+    m_disk.filesystems.push_back(std::move(f));
+  }
+  // Every file system gets its loop device now, and a node in the view's /dev named
+  // /dev/rehost-sda1 after the guest's device: mounts then show that as their source.
+  // grub-mkconfig refuses loop devices backed by files (10_linux), and grub-probe takes
+  // "sda1" for a partition of a "sda" it cannot find; a whole-disk name satisfies both.
+  m_view = m_workdir + "/view";
+  fs::create_directories(m_view + "/dev");
+  fs::create_directories(m_view + "/proc");
+  if (mount("proc", (m_view + "/proc").c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr)
+      != 0) {
+    return fail("cannot mount /proc for the mount helper: {}", std::strerror(errno));
+  }
+  m_mounts.push_back(m_view + "/proc");
+  for (auto& r : m_regions) {
+    const Filesystem* f = m_disk.by_device(r.device);
+    if (!f || !(mountable(f->type) || f->type == "swap")) {
+      continue;
+    }
+    // Writable even for read-only commands: the export is then a throwaway overlay.
+    auto loop = LoopDevice::attach(file, r.offset, r.size, LoopAccess::read_write);
+    if (!loop) {
+      return std::unexpected(loop.error());
+    }
+    struct stat lst;
+    if (::stat(loop->path().c_str(), &lst) != 0
+        || mknod((m_view + view_device(r.device)).c_str(), S_IFBLK | 0600, lst.st_rdev) != 0) {
+      return fail("cannot create {} in the work directory: {}", r.device, std::strerror(errno));
+    }
+    r.loop = std::move(*loop);
+  }
+  return m_disk;
+}
+
+std::vector<std::string> NativeDisk::needs_device_mapper() const
+{
+  std::vector<std::string> out;
+  for (const auto& f : m_disk.filesystems) {
+    if (f.type == "LVM2_member" || f.type == "crypto_LUKS" || f.type == "linux_raid_member"
+        || f.type == "ddf_raid_member" || f.type == "isw_raid_member") {
+      out.push_back(f.type + " on " + f.device);
+    }
+  }
+  return out;
+}
+
+Result<void> NativeDisk::mount_region(const Region& region, const std::string& fstype,
+                                      const std::string& target, bool read_only)
+{
+  if (region.loop.path().empty()) {
+    return fail("{}: no device for it", region.device);
+  }
+  // The mount is made by a child chrooted into the view, so its source reads "/dev/sda1".
+  std::string data = fstype == "xfs" ? "nouuid" : "";
+  unsigned long flags = MS_NODEV | MS_NOSUID | (read_only ? MS_RDONLY : 0);
+  std::string view = m_view;
+  std::string device = view_device(region.device);
+  ProcessOptions options;
+  options.timeout = std::chrono::seconds(300);
+  options.child_main = [&]() -> int {
+    if (chroot(view.c_str()) != 0 || chdir("/") != 0) {
+      return 100;
+    }
+    if (mount(device.c_str(), target.c_str(), fstype.c_str(), flags,
+              data.empty() ? nullptr : data.c_str())
+        != 0) {
+      std::string msg = std::strerror(errno);
+      (void)!write(2, msg.data(), msg.size());
+      return 101;
+    }
+    return 0;
+  };
+  auto r = run_process({"mount"}, options);
+  if (!r || !r->ok()) {
+    return fail("cannot mount {} ({}): {}", region.device, fstype,
+                r ? (r->err.empty() ? "mount helper failed" : r->err) : r.error().message);
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> NativeDisk::find_roots()
+{
+  std::vector<std::string> roots;
+  const std::string probe = m_view + "/probe";
+  fs::create_directories(probe);
+  for (const auto& f : m_disk.filesystems) {
+    if (!linux_root_candidate(f.type)) {
+      continue;
+    }
+    const Region* r = region(f.device);
+    if (!r) {
+      continue;
+    }
+    interrupt::check();
+    auto mounted = mount_region(*r, f.type, "/probe", true);
+    if (!mounted) {
+      log::debug("{}", mounted.error().message);
+      continue;
+    }
+    bool is_root = false;
+    if (auto guest = DirGuest::open(probe)) {
+      for (const auto& file : release_files()) {
+        is_root = is_root || is_file(**guest, file);
+      }
+    }
+    umount2(probe.c_str(), 0);
+    if (is_root) {
+      roots.push_back(f.device);
+    }
+  }
+  return roots;
+}
+
+Result<void> NativeDisk::mount_root(const std::string& root, DiskInfo& disk)
+{
+  const Filesystem* root_fs = m_disk.by_device(root);
+  Region* root_region = region(root);
+  if (!root_fs || !root_region) {
+    return fail("{}: not a file system of this disk", root);
+  }
+  const bool ro = m_access == DiskAccess::read_only;
+  m_root_path = m_view + "/root";
+  fs::create_directories(m_root_path);
+  if (auto r = mount_region(*root_region, root_fs->type, "/root", ro); !r) {
+    return std::unexpected(r.error());
+  }
+  m_mounts.push_back(m_root_path);
+  disk.root_device = root;
+  disk.mounts.push_back({"/", root});
+
+  // The other local file systems of its fstab, parents first.
+  auto guest = DirGuest::open(m_root_path);
+  if (!guest) {
+    return std::unexpected(guest.error());
+  }
+  auto fstab = (*guest)->read_file("/etc/fstab", 1 << 20);
+  if (!fstab) {
+    return {};
+  }
+  struct Wanted {
+    std::string mountpoint;
+    const Filesystem* fs;
+  };
+  std::vector<Wanted> wanted;
+  for (const auto& e : bootloader::parse_fstab(*fstab)) {
+    std::string mp = e.mountpoint();
+    if (e.fields.size() < 3 || mp.empty() || mp[0] != '/' || mp == "/" || e.has_option("noauto")) {
+      continue;
+    }
+    auto name = bootloader::classify_device_name(e.spec());
+    const Filesystem* f = nullptr;
+    if (name.kind == bootloader::DeviceNameKind::uuid) {
+      f = m_disk.by_uuid(name.value);
+    } else if (name.kind == bootloader::DeviceNameKind::label) {
+      f = m_disk.by_label(name.value);
+    } else if (name.kind == bootloader::DeviceNameKind::controller) {
+      if (auto appliance = bootloader::appliance_name(name)) {
+        f = m_disk.by_device(*appliance);
+      }
+    }
+    if (f && mountable(f->type) && f->device != root) {
+      wanted.push_back({mp, f});
+    }
+  }
+  std::sort(wanted.begin(), wanted.end(), [](const Wanted& a, const Wanted& b) {
+    return std::count(a.mountpoint.begin(), a.mountpoint.end(), '/')
+           < std::count(b.mountpoint.begin(), b.mountpoint.end(), '/');
+  });
+  for (const auto& w : wanted) {
+    // The mount point is resolved inside the guest: a guest symlink cannot aim it at the host.
+    int dir = open_dir_in_root(m_root_path, w.mountpoint);
+    if (dir < 0) {
+      log::warning("cannot mount {} on {} (skipped): {}", w.fs->device, w.mountpoint,
+                   std::strerror(-dir));
+      continue;
+    }
+    std::string target = "/proc/self/fd/" + std::to_string(dir);
+    auto r = mount_region(*region(w.fs->device), w.fs->type, target, ro);
+    close(dir);
+    if (!r) {
+      if (w.mountpoint == "/boot") {
+        return std::unexpected(r.error());
+      }
+      log::warning("{} (skipped)", r.error().message);
+      continue;
+    }
+    m_mounts.push_back(m_root_path + w.mountpoint);
+    disk.mounts.push_back({w.mountpoint, w.fs->device});
+  }
+  return {};
+}
+
+std::unique_ptr<Guest> NativeDisk::guest(const std::string& firmware)
+{
+  auto guest = DirGuest::open(m_root_path);
+  if (!guest) {
+    return nullptr;
+  }
+  SandboxOptions options;
+  options.root = m_root_path;
+  options.firmware = firmware;
+  for (const auto& r : m_regions) {
+    if (!r.loop.path().empty()) {
+      const Filesystem* f = m_disk.by_device(r.device);
+      options.devices.push_back(
+          {view_device(r.device).substr(5), r.loop.path(), f ? f->uuid : "", f ? f->label : ""});
+    }
+  }
+  (*guest)->set_runner(
+      [options](const std::vector<std::string>& argv, std::chrono::seconds timeout) mutable {
+        options.timeout = timeout;
+        return run_in_sandbox(options, argv);
+      },
+      "native mount of the disk");
+  return std::move(*guest);
+}
+
+Result<void> NativeDisk::shutdown()
+{
+  Result<void> result;
+  // Children before parents.
+  for (auto it = m_mounts.rbegin(); it != m_mounts.rend(); ++it) {
+    if (umount2(it->c_str(), 0) != 0) {
+      int saved = errno;
+      umount2(it->c_str(), MNT_DETACH);
+      if (result) {
+        result = fail("cannot unmount {}: {}", *it, std::strerror(saved));
+      }
+    }
+  }
+  m_mounts.clear();
+  m_regions.clear(); // closes the loop devices, which then detach
+  if (auto r = m_export.stop(); !r && result) {
+    result = r;
+  }
+  if (!m_workdir.empty()) {
+    // Only what we made; never a recursive removal that could enter a mount left behind.
+    for (const auto& r : m_disk.filesystems) {
+      ::remove((m_workdir + "/view" + view_device(r.device)).c_str());
+    }
+    for (const char* name : {"/view/probe", "/view/root", "/view/proc", "/view/dev", "/view",
+                             "/scratch.qcow2", "/disk.raw", "/disk.raw.log"}) {
+      ::remove((m_workdir + name).c_str());
+    }
+    ::rmdir(m_workdir.c_str());
+    m_workdir.clear();
+  }
+  return result;
+}
+
+} // namespace rehost

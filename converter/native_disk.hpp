@@ -1,0 +1,84 @@
+// The native backend: the guest's file systems mounted on this host, its programs run in a
+// sandbox. For converter instances (root, loop devices), where it is many times faster than an
+// emulated appliance.
+//
+// How a disk is reached: the image (the qcow2 output overlay, or a throwaway overlay for
+// read-only commands, so journal replay never touches the source) is exported as a raw file by
+// qemu-storage-daemon; each file system gets a loop device at its partition's offset (this
+// kernel may create no partition devices for loop files) and is mounted nodev,nosuid. All of
+// it happens in a private mount namespace of rehost: the host never sees these mounts, and if
+// rehost dies, even by SIGKILL, the namespace goes with it, the loop devices detach (autoclear)
+// and the export daemon gets SIGKILL.
+//
+// Trust: guest paths are resolved with openat2(RESOLVE_IN_ROOT) (DirGuest), mount points from
+// the guest's fstab included, so no guest symlink leads to a host path; guest programs run only
+// through sandbox.hpp. Disks that need device-mapper (LVM, LUKS, md) are not handled here: the
+// caller falls back to libguestfs.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "converter/block_export.hpp"
+#include "converter/dir_guest.hpp"
+#include "converter/disk.hpp"
+#include "converter/guestfs_guest.hpp"
+#include "converter/loop_device.hpp"
+
+namespace rehost {
+
+class NativeDisk {
+public:
+  // Exports `image` and reads its layout. `image` is written only with read_write.
+  static Result<std::unique_ptr<NativeDisk>> open(const std::string& image,
+                                                  const std::string& format, DiskAccess access);
+  ~NativeDisk();
+
+  // Partition tables (libparted) and file systems (blkid), named as libguestfs names them.
+  Result<DiskInfo> describe_disk();
+
+  // File system types on the disk that need device-mapper or md ("LVM2_member", ...).
+  std::vector<std::string> needs_device_mapper() const;
+
+  // Devices holding an OS root (a release file in /etc).
+  Result<std::vector<std::string>> find_roots();
+
+  // Mounts `root` and the local file systems its fstab names; records them in `disk`.
+  Result<void> mount_root(const std::string& root, DiskInfo& disk);
+
+  // The mounted guest (valid after mount_root).
+  std::unique_ptr<Guest> guest(const std::string& firmware);
+
+  // Unmounts everything and stops the export, flushing the image.
+  Result<void> shutdown();
+
+  // Whether the native backend can run here; when not, `why` says what is missing.
+  static bool available(std::string* why);
+
+private:
+  struct Region {
+    std::string device; // "/dev/sda1"
+    uint64_t offset = 0;
+    uint64_t size = 0;
+    LoopDevice loop; // attached for regions that hold a file system
+  };
+
+  NativeDisk() = default;
+  // Mounts `region` on `target`, a path inside the view (see native_disk.cpp).
+  Result<void> mount_region(const Region& region, const std::string& fstype,
+                            const std::string& target, bool read_only);
+  Region* region(const std::string& device);
+
+  DiskAccess m_access = DiskAccess::read_only;
+  std::string m_workdir;
+  std::string m_scratch_overlay; // throwaway overlay for read-only access
+  BlockExport m_export;
+  std::vector<Region> m_regions;
+  DiskInfo m_disk;
+  std::string m_view;                // workdir/view: dev/, proc/, root/, probe/
+  std::vector<std::string> m_mounts; // host paths, in mount order
+  std::string m_root_path;
+};
+
+} // namespace rehost
