@@ -22,6 +22,16 @@ struct ActionContext {
   std::chrono::seconds command_timeout{1800};
 };
 
+// An action type: its schema and its implementation.
+using ActionRunner = Result<void> (*)(ActionContext&, const Action&, ActionRecord&);
+struct ActionType {
+  ActionSpec spec;
+  ActionRunner run;
+};
+
+// Every action type, from the actions_*.cpp files.
+const std::vector<ActionType>& action_types();
+
 // Runs one action, filling `record`. An error stops the conversion.
 Result<void> run_action(ActionContext& context, const Action& action, ActionRecord& record);
 

@@ -57,17 +57,6 @@ bool mountable(const std::string& type)
   return linux_root_candidate(type) || type == "vfat";
 }
 
-std::string disk_letters(int index)
-{
-  std::string out;
-  ++index;
-  while (index > 0) {
-    out.insert(out.begin(), static_cast<char>('a' + (index - 1) % 26));
-    index = (index - 1) / 26;
-  }
-  return out;
-}
-
 // "/dev/sda1" -> "/dev/rehost-sda1" (see describe_disk).
 std::string view_device(const std::string& device)
 {

@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "converter/actions.hpp"
 #include "converter/inspection.hpp"
 
 namespace rehost {
@@ -185,68 +186,13 @@ const TargetProfile* RuleSet::target(const std::string& name) const
 
 const std::vector<ActionSpec>& action_specs()
 {
-  using P = ParamSpec;
-  static const std::vector<ActionSpec> k_specs = {
-      {"fstab_to_uuid",
-       "Rewrite controller-dependent device names (/dev/sda1, /dev/xvdb, by-id links) in an "
-       "fstab-format file to UUID=; entries that resolve to no file system of this disk get "
-       "nofail; hypervisor shared-folder mounts (vmhgfs, vboxsf) are commented out.",
-       {P{"path", ParamType::string, true, "the file, e.g. /etc/fstab"}},
-       {}},
-      {"shell_var_to_uuid",
-       "Rewrite a device name held in a shell variable (RESUME=/dev/sda2) to UUID=.",
-       {P{"path", ParamType::string, true, "the file"},
-        P{"variable", ParamType::string, true, "the variable name"}},
-       {}},
-      {"kernel_args",
-       "Edit kernel command lines kept in shell variables (/etc/default/grub): remove the target's "
-       "removed keys from every variable, rewrite root= and resume= to UUID=, and add the target's "
-       "arguments (and `add`) to the first variable.",
-       {P{"path", ParamType::string, true, "the file"},
-        P{"variables", ParamType::list, true,
-          "variables holding command lines; the first gets additions"},
-        P{"add", ParamType::list, false, "extra arguments to add"},
-        P{"remove", ParamType::list, false, "extra argument keys to remove"}},
-       {"target.console"}},
-      {"set_shell_var",
-       "Set a shell variable in a file (the assignment is edited in place, or appended).",
-       {P{"path", ParamType::string, true, "the file"},
-        P{"variable", ParamType::string, true, "the variable name"},
-        P{"value", ParamType::string, true, "the new value"},
-        P{"only_if_set", ParamType::string, false,
-          "\"true\": change it only if the file assigns it"}},
-       {"target.name", "target.console", "target.first_interface"}},
-      {"initramfs_modules",
-       "Add the target's storage and network drivers to a modules list file (one name per line), "
-       "so every later initramfs holds them.",
-       {P{"path", ParamType::string, true, "the file, e.g. /etc/initramfs-tools/modules"}},
-       {}},
-      {"remove_packages",
-       "Remove those of the listed packages that are installed, with the given command.",
-       {P{"packages", ParamType::list, true, "package names"},
-        P{"command", ParamType::list, true,
-          "the command; ${packages} expands to the installed ones"}},
-       {"packages"}},
-      {"delete_files",
-       "Delete files (missing ones are skipped).",
-       {P{"paths", ParamType::list, true, "guest paths"}},
-       {}},
-      {"network_dhcp",
-       "Configure DHCP on the target's first interface, replacing the old primary interface's "
-       "configuration.",
-       {P{"style", ParamType::string, true, "network configuration style: ifupdown"},
-        P{"path", ParamType::string, true, "the configuration file"}},
-       {}},
-      {"rebuild_initramfs",
-       "Rebuild the initramfs of every installed kernel with the guest's own tool. The old image "
-       "is kept aside until the new one is written, and restored if the command fails.",
-       {P{"command", ParamType::list, true, "the command, run once per kernel"}},
-       {"kernel.version", "kernel.initramfs"}},
-      {"run",
-       "Run a command inside the guest; a non-zero exit fails the conversion.",
-       {P{"command", ParamType::list, true, "the command and its arguments"}},
-       {"target.name"}},
-  };
+  static const std::vector<ActionSpec> k_specs = [] {
+    std::vector<ActionSpec> specs;
+    for (const auto& t : action_types()) {
+      specs.push_back(t.spec);
+    }
+    return specs;
+  }();
   return k_specs;
 }
 
