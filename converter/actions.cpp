@@ -61,16 +61,21 @@ Vars target_vars(const ActionContext& c)
 
 std::string tail_lines(const std::string& text, size_t lines)
 {
-  size_t pos = text.size();
-  size_t count = 0;
-  while (pos > 0 && count <= lines) {
-    pos = text.rfind('\n', pos - 1);
-    if (pos == std::string::npos) {
-      return text;
-    }
-    ++count;
+  if (lines == 0) {
+    return {};
   }
-  return text.substr(pos + 1);
+  // Ignore one final newline, then walk back over `lines` line breaks.
+  size_t end = !text.empty() && text.back() == '\n' ? text.size() - 1 : text.size();
+  size_t start = end;
+  size_t found = 0;
+  while (start > 0 && found < lines) {
+    --start;
+    if (text[start] == '\n' && ++found == lines) {
+      ++start;
+      break;
+    }
+  }
+  return text.substr(start);
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep)

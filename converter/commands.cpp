@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <type_traits>
 
 #include "converter/actions.hpp"
@@ -83,9 +84,23 @@ const TargetProfile& require_target(const RuleSet& rules, const std::string& nam
         hint.empty() ? "" : " (did you mean '" + hint + "'?)", list);
 }
 
+// VmHWM of this process, in bytes.
+uint64_t peak_rss()
+{
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      return std::stoull(line.substr(6)) * 1024;
+    }
+  }
+  return 0;
+}
+
 void finish_report(Report& report, const std::string& path)
 {
   report.appliance_launches = GuestfsGuest::launches();
+  report.peak_rss_bytes = peak_rss();
   if (path.empty()) {
     return;
   }
@@ -181,7 +196,9 @@ int run_inspect(const CommonOptions& common, const InspectOptions& o)
     j["source"] = source.path;
     j["appliance_launches"] = GuestfsGuest::launches();
     j["backend"] = session.backend;
-    std::fputs((j.dump(2) + "\n").c_str(), stdout);
+    // Guest file names and contents may hold invalid UTF-8: replaced, never an exception.
+    std::fputs((j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n").c_str(),
+               stdout);
   } else {
     std::fputs(to_text(inspection).c_str(), stdout);
   }

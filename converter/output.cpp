@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +73,33 @@ OutputImage::OutputImage(const std::string& path, const Source& source, Overwrit
       fatal(ExitCode::usage, "{}: already exists; use --force to replace it", path);
     }
   }
+  // One writer per OUTPUT. The lock file is removed by its owner; a lock taken on a file that
+  // was removed meanwhile is retried on the new one.
+  m_lock_path = (dir / ("." + p.filename().string() + ".rehost-lock")).string();
+  for (int attempt = 0; attempt < 10 && m_lock_fd < 0; ++attempt) {
+    int fd = ::open(m_lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      fatal(ExitCode::output_failed, "{}: cannot create {}: {}", path, m_lock_path,
+            std::strerror(errno));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      fatal(ExitCode::output_failed,
+            "{}: another rehost is writing this output now; wait for it or choose another name",
+            path);
+    }
+    struct stat held;
+    struct stat now;
+    if (fstat(fd, &held) == 0 && ::stat(m_lock_path.c_str(), &now) == 0 && held.st_ino == now.st_ino
+        && held.st_dev == now.st_dev) {
+      m_lock_fd = fd;
+    } else {
+      close(fd);
+    }
+  }
+  if (m_lock_fd < 0) {
+    fatal(ExitCode::output_failed, "{}: cannot lock {}", path, m_lock_path);
+  }
   remove_stale_partials(dir, p.filename().string());
   m_temp = (dir / ("." + p.filename().string() + ".rehost-partial-" + std::to_string(getpid())))
                .string();
@@ -82,6 +110,10 @@ OutputImage::~OutputImage()
   if (!m_committed && !m_temp.empty()) {
     unlink(m_temp.c_str());
     interrupt::unregister_temporary(m_temp);
+  }
+  if (m_lock_fd >= 0) {
+    unlink(m_lock_path.c_str());
+    close(m_lock_fd);
   }
 }
 

@@ -2,7 +2,8 @@
 //
 // The temporary file is `.NAME.rehost-partial-PID` next to OUTPUT, so nothing that looks
 // finished exists until validation passed. Partial files of processes that no longer exist
-// (killed with SIGKILL) are removed by the next run for the same OUTPUT.
+// (killed with SIGKILL) are removed by the next run for the same OUTPUT. Two runs writing the
+// same OUTPUT at once are not allowed: the second is refused (a lock on `.NAME.rehost-lock`).
 #pragma once
 
 #include <string>
@@ -45,6 +46,8 @@ public:
 private:
   std::string m_path;
   std::string m_temp;
+  std::string m_lock_path;
+  int m_lock_fd = -1;
   bool m_committed = false;
 };
 

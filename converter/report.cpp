@@ -88,6 +88,7 @@ nlohmann::json Report::to_json() const
       {"total_seconds", total},
       {"appliance_launches", appliance_launches},
       {"output_bytes", output_bytes},
+      {"peak_rss_bytes", peak_rss_bytes},
       {"warnings", warnings},
   };
   return j;
@@ -101,7 +102,8 @@ Result<void> write_report(const Report& report, const std::string& path)
     if (!out) {
       return fail("{}: cannot write the report", path);
     }
-    out << report.to_json().dump(2) << '\n';
+    // Guest text may hold invalid UTF-8: replaced, never an exception.
+    out << report.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     if (!out) {
       std::remove(temp.c_str());
       return fail("{}: cannot write the report", path);

@@ -80,6 +80,7 @@ struct Report {
   std::vector<std::string> warnings;
   int appliance_launches = 0;
   uint64_t output_bytes = 0;
+  uint64_t peak_rss_bytes = 0; // of rehost itself (VmHWM), not of its appliance or children
 
   bool validation_passed() const;
   nlohmann::json to_json() const;

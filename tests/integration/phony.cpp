@@ -57,3 +57,100 @@ std::string write_phony_debian(const TempDir& dir, const std::string& rel)
 }
 
 } // namespace rehost::test
+
+namespace rehost::test {
+
+namespace {
+
+const char* k_update_initramfs = R"SH(#!/bin/sh
+echo "update-initramfs $*" >> /var/log/stub-calls
+[ -f /etc/stub-sleep ] && sleep "$(cat /etc/stub-sleep)"
+if [ -f /etc/stub-fail ]; then echo "update-initramfs: failing as asked" >&2; exit 1; fi
+ver=
+while [ $# -gt 0 ]; do [ "$1" = -k ] && ver=$2; shift; done
+mods=/lib/modules/$ver
+stage=$(mktemp -d)
+mkdir -p "$stage/lib/modules/$ver"
+echo "#!/bin/sh" > "$stage/init"
+# Listed modules and their dependencies, as modprobe --show-depends would add them.
+for m in $(sed -e 's/#.*//' /etc/initramfs-tools/modules); do
+  line=$(grep -E "(^|/)$(echo "$m" | sed 's/_/[-_]/g')\.ko[^:]*:" "$mods/modules.dep" | head -1)
+  for f in $(echo "$line" | tr -d ':'); do
+    mkdir -p "$stage/lib/modules/$ver/$(dirname "$f")"
+    cp "$mods/$f" "$stage/lib/modules/$ver/$f"
+  done
+done
+(cd "$stage" && find . | cpio -o -H newc 2>/dev/null | gzip) > "/boot/initrd.img-$ver"
+rm -rf "$stage"
+echo "update-initramfs: Generating /boot/initrd.img-$ver"
+)SH";
+
+const char* k_update_grub = R"SH(#!/bin/sh
+echo "update-grub $*" >> /var/log/stub-calls
+[ -f /etc/stub-sleep ] && sleep "$(cat /etc/stub-sleep)"
+. /etc/default/grub
+root_dev=$(awk '$5 == "/" { print $(NF - 1) }' /proc/self/mountinfo | head -1)
+uuid=
+for link in /dev/disk/by-uuid/*; do
+  [ "/dev/$(basename "$(readlink "$link")")" = "$root_dev" ] && uuid=$(basename "$link")
+done
+root="root=$root_dev"
+[ -n "$uuid" ] && [ "$GRUB_DISABLE_LINUX_UUID" != true ] && root="root=UUID=$uuid"
+{
+  echo 'set default="0"'
+  for k in $(ls /boot | sed -n 's/^vmlinuz-//p' | sort -r); do
+    echo "menuentry 'Debian GNU/Linux, with Linux $k' {"
+    echo "	linux	/boot/vmlinuz-$k $root ro $GRUB_CMDLINE_LINUX $GRUB_CMDLINE_LINUX_DEFAULT"
+    echo "	initrd	/boot/initrd.img-$k"
+    echo "}"
+  done
+} > /boot/grub/grub.cfg
+echo done
+)SH";
+
+const char* k_dpkg = R"SH(#!/bin/sh
+echo "dpkg $*" >> /var/log/stub-calls
+[ -f /etc/stub-sleep ] && sleep "$(cat /etc/stub-sleep)"
+exit 0
+)SH";
+
+} // namespace
+
+std::string write_runnable_debian(const TempDir& dir, const std::string& rel)
+{
+  namespace fs = std::filesystem;
+  std::string root = write_phony_debian(dir, rel);
+  const std::string k = "6.1.0-13-amd64";
+  fs::path r(root);
+  fs::remove(r / "bin/sh");
+  fs::copy_file("/bin/busybox", r / "bin/busybox");
+  for (const char* applet :
+       {"sh",   "cat", "cp",   "mkdir",    "rm",       "sleep",   "echo", "cpio", "gzip",
+        "find", "sed", "awk",  "readlink", "basename", "dirname", "mv",   "ln",   "ls",
+        "grep", "tr",  "head", "sort",     "mktemp",   "true",    "false"}) {
+    fs::create_symlink("busybox", r / "bin" / applet);
+  }
+  for (const char* d : {"usr/sbin", "var/log", "run", "proc", "sys", "dev", "var/tmp"}) {
+    fs::create_directories(r / d);
+  }
+  auto script = [&](const std::string& path, const char* text) {
+    dir.write(rel + path, text);
+    fs::permissions(r / path.substr(1), fs::perms(0755));
+  };
+  script("/usr/sbin/update-initramfs", k_update_initramfs);
+  script("/usr/sbin/update-grub", k_update_grub);
+  script("/usr/bin/dpkg", k_dpkg);
+  for (const char* m : {"kernel/drivers/nvme/host/nvme.ko", "kernel/drivers/nvme/host/nvme-core.ko",
+                        "kernel/drivers/block/virtio_blk.ko", "kernel/drivers/net/virtio_net.ko",
+                        "kernel/drivers/net/net_failover.ko", "kernel/drivers/scsi/virtio_scsi.ko",
+                        "kernel/drivers/net/ethernet/amazon/ena/ena.ko"}) {
+    dir.write(rel + "/lib/modules/" + k + "/" + m, std::string("module ") + m + "\n");
+  }
+  // The stub bootloader configuration names the root by device, as the original does.
+  dir.write(rel + "/etc/default/grub",
+            "GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n"
+            "GRUB_CMDLINE_LINUX=\"console=tty0\"\nGRUB_DISABLE_LINUX_UUID=true\n");
+  return root;
+}
+
+} // namespace rehost::test

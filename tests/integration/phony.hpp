@@ -15,3 +15,16 @@ namespace rehost::test {
 std::string write_phony_debian(const TempDir& dir, const std::string& rel);
 
 } // namespace rehost::test
+
+namespace rehost::test {
+
+// A phony Debian guest whose programs run: busybox as the shell and tools, and stub
+// update-initramfs, update-grub and dpkg that record their arguments in /var/log/stub-calls.
+// The stub update-initramfs writes a real gzip'd cpio holding the modules listed in
+// /etc/initramfs-tools/modules (with their modules.dep dependencies), so validation reads a
+// real image; update-grub writes a grub.cfg with root=UUID= of the mounted root, as grub does.
+// /etc/stub-sleep (seconds) makes every stub sleep first; /etc/stub-fail makes update-initramfs
+// fail. Needs /bin/busybox on the host (busybox-static). Returns the tree's path.
+std::string write_runnable_debian(const TempDir& dir, const std::string& rel);
+
+} // namespace rehost::test

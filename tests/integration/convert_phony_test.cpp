@@ -1,0 +1,229 @@
+// Conversions of a runnable phony Debian guest through the native backend: the guest's own
+// (stub) tools run in the sandbox, their effects are validated, and interruptions at every pass
+// leave nothing behind.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include <doctest/doctest.h>
+
+#include "converter/native_disk.hpp"
+#include "tests/integration/phony.hpp"
+#include "tests/test_util.hpp"
+
+using namespace rehost::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool native_or_skip()
+{
+  std::string why;
+  if (rehost::NativeDisk::available(&why)) {
+    return true;
+  }
+  const char* ci = std::getenv("CI");
+  if (ci && std::string(ci) == "true") {
+    FAIL("CI: the native backend is not available: " << why);
+  }
+  MESSAGE("skipped: the native backend is not available: " << why);
+  return false;
+}
+
+// Processes (other than us) whose command line mentions `text`.
+std::vector<std::string> processes_mentioning(const std::string& text)
+{
+  std::vector<std::string> found;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos
+        || pid == std::to_string(getpid())) {
+      continue;
+    }
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(text) != std::string::npos) {
+      found.push_back(pid + ": " + cmdline);
+    }
+  }
+  return found;
+}
+
+// Loop devices still backed by a file whose path mentions `text`.
+std::vector<std::string> loops_mentioning(const std::string& text)
+{
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/sys/block", ec)) {
+    std::ifstream in(e.path() / "loop/backing_file");
+    std::string backing;
+    if (std::getline(in, backing) && backing.find(text) != std::string::npos) {
+      found.push_back(e.path().filename().string() + " -> " + backing);
+    }
+  }
+  return found;
+}
+
+struct Interrupted {
+  int status = 0;
+  bool saw_pass = false;
+  std::string err;
+};
+
+// Runs rehost, sends `sig` when the progress line for `pass` appears, waits for the end.
+Interrupted run_and_signal(const std::vector<std::string>& args, const std::string& pass, int sig)
+{
+  int pipe_fds[2];
+  REQUIRE(pipe(pipe_fds) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(pipe_fds[1], 2);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    close(pipe_fds[0]);
+    std::vector<char*> argv = {const_cast<char*>(REHOST_BINARY)};
+    for (const auto& a : args) {
+      argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    execv(REHOST_BINARY, argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  Interrupted result;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(pipe_fds[0], buffer, sizeof buffer)) > 0) {
+    result.err.append(buffer, static_cast<size_t>(n));
+    if (!result.saw_pass && result.err.find("] " + pass) != std::string::npos) {
+      result.saw_pass = true;
+      kill(pid, sig);
+    }
+  }
+  close(pipe_fds[0]);
+  waitpid(pid, &result.status, 0);
+  return result;
+}
+
+} // namespace
+
+TEST_SUITE("integration")
+{
+  TEST_CASE("a runnable phony Debian converts natively, running its own tools in the sandbox")
+  {
+    if (!native_or_skip() || !have_tool_or_skip("busybox")) {
+      return;
+    }
+    TempDir dir;
+    std::string tree = write_runnable_debian(dir, "root");
+    std::string source = make_ext4_disk(dir, "phony.img", tree);
+    std::string before = sha256_of(source);
+    std::string output = dir.str() + "/out.qcow2";
+    std::string report = dir.str() + "/report.json";
+    auto r = run_rehost({"--backend", "native", "convert", source, "--target", "aws-nitro", "-o",
+                         output, "--report", report});
+    INFO("stderr:\n" << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(read_file(report));
+    CHECK(j["backend"] == "native");
+    CHECK(j["appliance_launches"] == 0);
+    CHECK(j["validation"]["passed"] == true);
+    std::vector<std::string> commands;
+    for (const auto& a : j["actions"]) {
+      for (const auto& c : a["commands"]) {
+        std::string argv;
+        for (const auto& w : c["argv"]) {
+          argv += (argv.empty() ? "" : " ") + w.get<std::string>();
+        }
+        commands.push_back(argv);
+      }
+    }
+    CHECK(commands
+          == std::vector<std::string>{"dpkg --purge open-vm-tools",
+                                      "update-initramfs -u -k 6.1.0-13-amd64", "update-grub"});
+    // The validation read the new initramfs: it holds the NVMe driver and its dependency.
+    bool listed = false;
+    for (const auto& a : j["actions"]) {
+      if (a["type"] == "verify_initramfs") {
+        auto modules = a["details"]["modules"];
+        listed = std::find(modules.begin(), modules.end(), "nvme") != modules.end()
+                 && std::find(modules.begin(), modules.end(), "nvme_core") != modules.end();
+      }
+    }
+    CHECK(listed);
+    CHECK(sha256_of(source) == before);
+    CHECK(processes_mentioning(dir.str()).empty());
+    CHECK(loops_mentioning("rehost-native").empty());
+  }
+
+  TEST_CASE("interrupted at any pass, a conversion leaves nothing behind and the next succeeds")
+  {
+    if (!native_or_skip() || !have_tool_or_skip("busybox")) {
+      return;
+    }
+    TempDir dir;
+    std::string tree = write_runnable_debian(dir, "root");
+    dir.write("root/etc/stub-sleep", "1\n");
+    std::string source = make_ext4_disk(dir, "phony.img", tree);
+    std::string before = sha256_of(source);
+    std::string output = dir.str() + "/out.qcow2";
+    std::vector<std::string> args = {"--backend", "native", "convert", source,
+                                     "--target",  "kvm",    "-o",      output};
+    for (const char* pass : {"Opening the source", "Inspecting the guest", "Removing open-vm-tools",
+                             "Rebuilding initramfs", "Running update-grub", "Validating"}) {
+      for (int sig : {SIGINT, SIGTERM, SIGKILL}) {
+        CAPTURE(pass);
+        CAPTURE(sig);
+        auto r = run_and_signal(args, pass, sig);
+        INFO("stderr:\n" << r.err);
+        CHECK(r.saw_pass);
+        if (sig == SIGKILL) {
+          CHECK(WIFSIGNALED(r.status));
+        } else {
+          REQUIRE(WIFEXITED(r.status));
+          CHECK(WEXITSTATUS(r.status) == 130);
+          CHECK(single_error_line(r.err).find("interrupted") != std::string::npos);
+        }
+        CHECK_FALSE(fs::exists(output));
+        if (sig != SIGKILL) {
+          for (const auto& e : fs::directory_iterator(dir.path())) {
+            CHECK(e.path().filename().string().find("rehost-partial") == std::string::npos);
+          }
+        }
+        // Helpers die with rehost; loop devices detach when its mount namespace goes.
+        std::vector<std::string> procs;
+        std::vector<std::string> loops;
+        for (int wait = 0; wait < 50; ++wait) {
+          procs = processes_mentioning(dir.str());
+          loops = loops_mentioning("rehost-native-");
+          if (procs.empty() && loops.empty()) {
+            break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        CHECK_MESSAGE(procs.empty(), procs.front());
+        CHECK_MESSAGE(loops.empty(), loops.front());
+        CHECK(sha256_of(source) == before);
+      }
+    }
+    // A run to the end succeeds and clears what killed runs left.
+    auto ok = run_rehost(args);
+    INFO("stderr:\n" << ok.err);
+    CHECK(ok.exit_code == 0);
+    CHECK(fs::exists(output));
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+      CHECK(e.path().filename().string().find("rehost-partial") == std::string::npos);
+    }
+    CHECK(sha256_of(source) == before);
+  }
+}
