@@ -167,10 +167,32 @@ Result<void> delete_files(ActionContext& c, const Action& a, ActionRecord& recor
 Result<void> run_command(ActionContext& c, const Action& a, ActionRecord& record)
 {
   auto argv = expand(a.list("command"), target_vars(c));
+  // The files the command is known to rewrite are read before and after, so the report and
+  // `plan` show what it did to them.
+  std::vector<std::pair<std::string, std::optional<std::string>>> watched;
+  for (const auto& path : a.list("changes")) {
+    auto before = c.guest.read_file(path, k_default_read_limit);
+    watched.emplace_back(path, before ? std::optional<std::string>(*before) : std::nullopt);
+  }
   log::progress("Running {}", join(argv));
   auto result = run_recorded(c, record, argv);
   if (!result) {
     return std::unexpected(result.error());
+  }
+  for (const auto& [path, before] : watched) {
+    auto after = c.guest.read_file(path, k_default_read_limit);
+    if (!after || (before && *before == *after)) {
+      continue;
+    }
+    FileChange change;
+    change.path = path;
+    change.kind = before ? "modified" : "created";
+    change.before_sha256 = before ? sha256_hex(*before) : "";
+    change.after_sha256 = sha256_hex(*after);
+    change.before_size = before ? before->size() : 0;
+    change.after_size = after->size();
+    change.diff = unified_diff(path, before.value_or(""), *after);
+    record.changes.push_back(std::move(change));
   }
   record.summary = "ran " + join(argv);
   return {};
@@ -210,7 +232,9 @@ std::vector<ActionType> file_action_types()
        delete_files},
       {{"run",
         "Run a command inside the guest; a non-zero exit fails the conversion.",
-        {ParamSpec{"command", ParamType::list, true, "the command and its arguments"}},
+        {ParamSpec{"command", ParamType::list, true, "the command and its arguments"},
+         ParamSpec{"changes", ParamType::list, false,
+                   "text files the command rewrites, recorded with their diffs"}},
         {"target.name"}},
        run_command},
   };

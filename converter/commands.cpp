@@ -57,9 +57,11 @@ private:
 
 RuleSet load_rule_set(const CommonOptions& common)
 {
-  std::vector<std::string> dirs = {builtin_rules_dir()};
-  dirs.insert(dirs.end(), common.rules_dirs.begin(), common.rules_dirs.end());
-  auto rules = load_rules(dirs);
+  auto dirs = rules_search_path(common.rules_dirs);
+  if (!dirs) {
+    fatal(ExitCode::bad_rules, "invalid configuration: {}", dirs.error().message);
+  }
+  auto rules = load_rules(*dirs);
   if (!rules) {
     fatal(ExitCode::bad_rules, "invalid rules:\n{}", rules.error().message);
   }
@@ -180,6 +182,55 @@ std::string boot_log_path(const std::string& image)
   return image + ".boot.log";
 }
 
+// The passes `convert` and `plan` share: inspect the opened guest, pick the rules, run their
+// actions. Returns the inspection made before the changes.
+Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& session,
+                               const RuleSet& rules, const TargetProfile& target,
+                               const Source& source)
+{
+  // What is on the disk: OS, kernels, bootloader, tools.
+  Inspection inspection =
+      passes.run("Inspecting the guest", [&] { return inspect_session(session, source.path); });
+  report.inspection = to_json(inspection);
+
+  // Which rules apply, and whether the target can be reached at all.
+  std::vector<const Rule*> plan = passes.run("Planning", [&] {
+    auto matched = matching_rules(rules, inspection, target.name);
+    if (matched.empty()) {
+      fatal(ExitCode::unsupported_guest,
+            "no rule handles {} {} (family {}, bootloader {}, initramfs tool {}); add a rule "
+            "file for it (see rules/README.md)",
+            inspection.os.id, inspection.os.version_id, inspection.os.family,
+            inspection.bootloader.empty() ? "none" : inspection.bootloader,
+            inspection.initramfs_tool.empty() ? "none" : inspection.initramfs_tool);
+    }
+    require_target_drivers(inspection, target);
+    for (const Rule* r : matched) {
+      report.rules.push_back(r->id);
+    }
+    return matched;
+  });
+
+  // Each action of each matching rule, in order.
+  passes.run("Converting", [&] {
+    ActionContext context{*session.guest, inspection, target};
+    for (const Rule* rule : plan) {
+      for (const auto& action : rule->actions) {
+        ActionRecord record;
+        record.rule = rule->id;
+        auto result = run_action(context, action, record);
+        report.actions.push_back(record);
+        interrupt::check();
+        if (!result) {
+          fatal(ExitCode::conversion_failed, "{} ({} action at {})", result.error().message,
+                action.type, action.location.text());
+        }
+      }
+    }
+  });
+  return inspection;
+}
+
 } // namespace
 
 int run_inspect(const CommonOptions& common, const InspectOptions& o)
@@ -232,46 +283,8 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
     });
     report.backend = session.backend;
 
-    // What is on the disk: OS, kernels, bootloader, tools.
-    Inspection inspection =
-        passes.run("Inspecting the guest", [&] { return inspect_session(session, source.path); });
-    report.inspection = to_json(inspection);
-
-    // Which rules apply, and whether the target can be reached at all.
-    std::vector<const Rule*> plan = passes.run("Planning", [&] {
-      auto matched = matching_rules(rules, inspection, target.name);
-      if (matched.empty()) {
-        fatal(ExitCode::unsupported_guest,
-              "no rule handles {} {} (family {}, bootloader {}, initramfs tool {}); add a rule "
-              "file for it (see rules/README.md)",
-              inspection.os.id, inspection.os.version_id, inspection.os.family,
-              inspection.bootloader.empty() ? "none" : inspection.bootloader,
-              inspection.initramfs_tool.empty() ? "none" : inspection.initramfs_tool);
-      }
-      require_target_drivers(inspection, target);
-      for (const Rule* r : matched) {
-        report.rules.push_back(r->id);
-      }
-      return matched;
-    });
-
-    // Each action of each matching rule, in order.
-    passes.run("Converting", [&] {
-      ActionContext context{*session.guest, inspection, target};
-      for (const Rule* rule : plan) {
-        for (const auto& action : rule->actions) {
-          ActionRecord record;
-          record.rule = rule->id;
-          auto result = run_action(context, action, record);
-          report.actions.push_back(record);
-          interrupt::check();
-          if (!result) {
-            fatal(ExitCode::conversion_failed, "{} ({} action at {})", result.error().message,
-                  action.type, action.location.text());
-          }
-        }
-      }
-    });
+    // Inspect, choose the rules, apply their actions.
+    Inspection inspection = inspect_and_convert(passes, report, session, rules, target, source);
 
     // Read the result back and check it.
     passes.run("Validating", [&] {
@@ -309,6 +322,7 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
     }
     report.output_bytes = output.allocated_bytes();
     output.commit();
+    report.status = "ok";
     log::progress("Conversion finished");
     std::fputs(summary_text(report).c_str(), stdout);
     return 0;
@@ -384,6 +398,162 @@ int run_targets(const CommonOptions& common)
                    .c_str(),
                stdout);
   }
+  return 0;
+}
+
+} // namespace rehost
+
+namespace rehost {
+
+int run_plan(const CommonOptions& common, const PlanOptions& o)
+{
+  Report report;
+  report.command = "plan";
+  report.source = o.source;
+  report.target = o.target;
+  Passes passes(report);
+  RuleSet rules = load_rule_set(common);
+  const TargetProfile& target = require_target(rules, o.target);
+  Source source = open_source(o.source, DirectoryUse::refused);
+  report.source = source.path;
+
+  // The plan is a real conversion on an overlay in a scratch directory, thrown away after.
+  std::string scratch = "/tmp/rehost-plan-" + std::to_string(getpid()) + "-XXXXXX";
+  if (!mkdtemp(scratch.data())) {
+    fatal(ExitCode::output_failed, "cannot create a scratch directory in /tmp");
+  }
+  struct RemoveScratch {
+    std::string dir;
+    ~RemoveScratch() { ::rmdir(dir.c_str()); }
+  } remove_scratch{scratch};
+  {
+    OutputImage overlay(scratch + "/plan.qcow2", source, Overwrite::refuse);
+    GuestSession session = passes.run("Opening the source", [&] {
+      overlay.create_overlay(source);
+      return open_session(source, overlay.temp_path(), "qcow2", DiskAccess::read_write, o.root,
+                          parse_backend(common.backend));
+    });
+    report.backend = session.backend;
+    inspect_and_convert(passes, report, session, rules, target, source);
+    session.close();
+  }
+  report.status = "ok";
+  report.appliance_launches = GuestfsGuest::launches();
+  if (o.json) {
+    nlohmann::json j = report.to_json();
+    j.erase("validation");
+    j.erase("output");
+    std::fputs((j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n").c_str(),
+               stdout);
+    return 0;
+  }
+  std::string out = fmt::format("Plan for {} on {} (rules: ", source.path, target.name);
+  for (size_t i = 0; i < report.rules.size(); ++i) {
+    out += (i ? ", " : "") + report.rules[i];
+  }
+  out += "); nothing was written to the source.\n";
+  int n = 0;
+  for (const auto& a : report.actions) {
+    out += fmt::format("\n{}. {} ({}, {})\n", ++n, a.summary.empty() ? "no change" : a.summary,
+                       a.type, a.location);
+    for (const auto& c : a.commands) {
+      std::string argv;
+      for (const auto& w : c.argv) {
+        argv += (argv.empty() ? "" : " ") + w;
+      }
+      out += fmt::format("   runs: {}\n", argv);
+    }
+    for (const auto& c : a.changes) {
+      if (!c.diff.empty()) {
+        out += c.diff;
+      } else {
+        out +=
+            fmt::format("   {} {} ({} -> {} bytes)\n", c.kind, c.path, c.before_size, c.after_size);
+      }
+    }
+    for (const auto& note : a.notes) {
+      out += "   note: " + note + "\n";
+    }
+  }
+  std::fputs(out.c_str(), stdout);
+  return 0;
+}
+
+int run_rules_list(const CommonOptions& common)
+{
+  RuleSet rules = load_rule_set(common);
+  for (const auto& r : rules.rules) {
+    std::string line =
+        fmt::format("{:<24} {}\n{:<24} from {}", r.id, r.description, "", r.location.file);
+    if (!r.extends.empty()) {
+      line += ", extends " + r.extends;
+    }
+    for (const auto& old : r.replaced) {
+      line += ", replaces the rule in " + old;
+    }
+    std::fputs((line + "\n").c_str(), stdout);
+  }
+  for (const auto& [name, t] : rules.targets) {
+    std::fputs(fmt::format("target {:<17} from {}\n", name, t.location.file).c_str(), stdout);
+  }
+  return 0;
+}
+
+int run_rules_lint(const CommonOptions& common, const std::vector<std::string>& paths)
+{
+  std::vector<std::string> targets = paths;
+  std::vector<std::string> known;
+  if (targets.empty()) {
+    auto dirs = rules_search_path(common.rules_dirs);
+    if (!dirs) {
+      fatal(ExitCode::bad_rules, "invalid configuration: {}", dirs.error().message);
+    }
+    targets = *dirs;
+  } else if (auto builtin = load_rules({builtin_rules_dir()})) {
+    // Rules under lint may extend the built-in ones.
+    for (const auto& r : builtin->rules) {
+      known.push_back(r.id);
+    }
+  }
+  auto problems = lint_rules(targets, known);
+  for (const auto& p : problems) {
+    std::fputs((p + "\n").c_str(), stdout);
+  }
+  if (!problems.empty()) {
+    fatal(ExitCode::bad_rules, "{} problem{} in the rules", problems.size(),
+          problems.size() == 1 ? "" : "s");
+  }
+  std::fputs("rules: no problems\n", stdout);
+  return 0;
+}
+
+int run_rules_explain(const CommonOptions& common, const ExplainOptions& o)
+{
+  RuleSet rules = load_rule_set(common);
+  const TargetProfile& target = require_target(rules, o.target);
+  Source source = open_source(o.source, DirectoryUse::allowed);
+  GuestSession session = open_session(source, source.path, source.format, DiskAccess::read_only,
+                                      o.root, parse_backend(common.backend));
+  Inspection in = inspect_session(session, source.path);
+  std::string out = fmt::format(
+      "{}: {} {} (family {}, bootloader {}, initramfs tool {}), target {}\n", source.path, in.os.id,
+      in.os.version_id, in.os.family, in.bootloader.empty() ? "none" : in.bootloader,
+      in.initramfs_tool.empty() ? "none" : in.initramfs_tool, target.name);
+  int matched = 0;
+  for (const auto& r : rules.rules) {
+    std::string why;
+    bool ok = rule_matches(r, in, target.name, &why, session.guest.get());
+    matched += ok ? 1 : 0;
+    out += ok ? fmt::format("  matches   {} ({} actions) from {}\n", r.id, r.actions.size(),
+                            r.location.file)
+              : fmt::format("  no match  {}: {}\n", r.id, why);
+  }
+  if (matched == 0) {
+    out +=
+        "No rule matches: `convert` would stop with exit code 4. Add a rule (rules/README.md).\n";
+  }
+  session.close();
+  std::fputs(out.c_str(), stdout);
   return 0;
 }
 

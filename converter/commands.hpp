@@ -41,9 +41,30 @@ struct ValidateOptions {
   std::chrono::seconds boot_timeout{600};
 };
 
+struct PlanOptions {
+  std::string source;
+  std::string target;
+  std::string root;
+  bool json = false;
+};
+
+struct ExplainOptions {
+  std::string source;
+  std::string target;
+  std::string root;
+};
+
 int run_inspect(const CommonOptions& common, const InspectOptions& options);
 int run_convert(const CommonOptions& common, const ConvertOptions& options);
 int run_validate(const CommonOptions& common, const ValidateOptions& options);
 int run_targets(const CommonOptions& common);
+// `plan`: the conversion on a throwaway overlay; prints every action and the diff of every file.
+int run_plan(const CommonOptions& common, const PlanOptions& options);
+// `rules list`: every effective rule and where it came from.
+int run_rules_list(const CommonOptions& common);
+// `rules lint [PATH...]`: every problem as file:line:column: message; non-zero on any.
+int run_rules_lint(const CommonOptions& common, const std::vector<std::string>& paths);
+// `rules explain`: which rules match SOURCE for a target, and why the others do not.
+int run_rules_explain(const CommonOptions& common, const ExplainOptions& options);
 
 } // namespace rehost

@@ -127,6 +127,31 @@ int main(int argc, char** argv)
   auto* targets_cmd =
       app.add_subcommand("targets", "List the target platforms and what each needs");
 
+  PlanOptions plan;
+  auto* plan_cmd = app.add_subcommand(
+      "plan", "Show every action and the diff of every file a conversion would change (nothing "
+              "is written)");
+  plan_cmd->add_option("SOURCE", plan.source, "Disk image")->required();
+  plan_cmd->add_option("-t,--target", plan.target, "Target platform")->required();
+  plan_cmd->add_flag("--json", plan.json, "Print the plan as JSON");
+  plan_cmd->add_option("--root", plan.root, "The root device when the disk holds several OSes");
+
+  auto* rules_cmd = app.add_subcommand("rules", "Work with rule files");
+  rules_cmd->require_subcommand(1);
+  auto* rules_list_cmd =
+      rules_cmd->add_subcommand("list", "List the effective rules and where each comes from");
+  std::vector<std::string> lint_paths;
+  auto* rules_lint_cmd = rules_cmd->add_subcommand(
+      "lint", "Check rule files and target profiles (default: every rules directory in use)");
+  rules_lint_cmd->add_option("PATH", lint_paths, "Rule files or rules directories");
+  ExplainOptions explain;
+  auto* rules_explain_cmd = rules_cmd->add_subcommand(
+      "explain", "Which rules match SOURCE for a target, and which condition fails for the others");
+  rules_explain_cmd->add_option("SOURCE", explain.source, "Disk image or directory")->required();
+  rules_explain_cmd->add_option("-t,--target", explain.target, "Target platform")->required();
+  rules_explain_cmd->add_option("--root", explain.root,
+                                "The root device when the disk holds several OSes");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -157,6 +182,18 @@ int main(int argc, char** argv)
     }
     if (targets_cmd->parsed()) {
       return run_targets(common);
+    }
+    if (plan_cmd->parsed()) {
+      return run_plan(common, plan);
+    }
+    if (rules_list_cmd->parsed()) {
+      return run_rules_list(common);
+    }
+    if (rules_lint_cmd->parsed()) {
+      return run_rules_lint(common, lint_paths);
+    }
+    if (rules_explain_cmd->parsed()) {
+      return run_rules_explain(common, explain);
     }
   } catch (const Fatal& e) {
     print_error(e.what());

@@ -7,10 +7,13 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "converter/actions.hpp"
+#include "converter/guest.hpp"
 #include "converter/inspection.hpp"
 
 namespace rehost {
@@ -118,14 +121,109 @@ void check_variables(const std::string& value, const YAML::Mark& mark, const Act
   }
 }
 
-std::optional<YAML::Node> load_yaml(const std::string& text, Problems& problems)
+// Counts the nodes a YAML text would have with every alias expanded, without expanding
+// anything, so an alias bomb ("billion laughs") is refused in linear time.
+class ExpansionCounter : public YAML::EventHandler {
+public:
+  static constexpr uint64_t k_limit = 100000;
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t anchor) override { leaf(anchor, 1); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override
+  {
+    auto it = m_sizes.find(anchor);
+    leaf(0, it == m_sizes.end() ? 1 : it->second);
+    if (m_total > k_limit && !m_too_big) {
+      m_too_big = true;
+      m_mark = mark;
+    }
+  }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override
+  {
+    leaf(anchor, 1);
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override
+  {
+    m_open.push_back({anchor, 1});
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override
+  {
+    m_open.push_back({anchor, 1});
+  }
+  void OnMapEnd() override { close(); }
+
+  bool too_big() const { return m_too_big; }
+  const YAML::Mark& mark() const { return m_mark; }
+
+private:
+  void leaf(YAML::anchor_t anchor, uint64_t size)
+  {
+    if (anchor != 0) {
+      m_sizes[anchor] = size;
+    }
+    add(size);
+  }
+  void add(uint64_t size)
+  {
+    m_total += size;
+    if (!m_open.empty()) {
+      m_open.back().second = std::min<uint64_t>(m_open.back().second + size, k_limit + 1);
+    }
+  }
+  void close()
+  {
+    auto [anchor, size] = m_open.back();
+    m_open.pop_back();
+    if (anchor != 0) {
+      m_sizes[anchor] = size;
+    }
+    if (!m_open.empty()) {
+      m_open.back().second = std::min<uint64_t>(m_open.back().second + size, k_limit + 1);
+    }
+  }
+
+  std::map<YAML::anchor_t, uint64_t> m_sizes;
+  std::vector<std::pair<YAML::anchor_t, uint64_t>> m_open;
+  uint64_t m_total = 0;
+  bool m_too_big = false;
+  YAML::Mark m_mark;
+};
+
+// All documents of `text`, or nothing (with the problem recorded).
+std::optional<std::vector<YAML::Node>> load_yaml_documents(const std::string& text,
+                                                           Problems& problems)
 {
   try {
-    return YAML::Load(text);
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    ExpansionCounter counter;
+    while (parser.HandleNextDocument(counter)) {
+      if (counter.too_big()) {
+        problems.add(counter.mark(),
+                     fmt::format("YAML aliases expand to more than {} nodes; refused",
+                                 ExpansionCounter::k_limit));
+        return std::nullopt;
+      }
+    }
+    return YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     problems.add(e.mark, "YAML syntax error: " + e.msg);
     return std::nullopt;
   }
+}
+
+std::optional<YAML::Node> load_yaml(const std::string& text, Problems& problems)
+{
+  auto docs = load_yaml_documents(text, problems);
+  if (!docs) {
+    return std::nullopt;
+  }
+  return docs->empty() ? YAML::Node() : docs->front();
 }
 
 Result<std::string> read_text(const std::string& path)
@@ -222,20 +320,17 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   return best;
 }
 
-Result<Rule> parse_rule(const std::string& text, const std::string& file)
+namespace {
+
+// One rule from one YAML document; problems are collected, not returned.
+Rule parse_rule_node(const YAML::Node* root, const std::string& file, Problems& problems)
 {
-  Problems problems(file);
-  auto root = load_yaml(text, problems);
-  if (!root) {
-    return fail("{}", problems.text());
-  }
-  if (!root->IsMap()) {
-    return fail("{}:1:1: a rule file must be a mapping with id, description, match and actions",
-                file);
-  }
   Rule rule;
   rule.location = {file, root->Mark().line + 1, root->Mark().column + 1};
-  check_keys(*root, {"id", "description", "match", "actions"}, problems, "a rule");
+  check_keys(*root, {"id", "description", "extends", "match", "actions"}, problems, "a rule");
+  if (auto e = (*root)["extends"]) {
+    rule.extends = scalar(e, problems, "extends").value_or("");
+  }
   if (auto id = (*root)["id"]) {
     rule.id = scalar(id, problems, "id").value_or("");
   } else {
@@ -251,8 +346,9 @@ Result<Rule> parse_rule(const std::string& text, const std::string& file)
       problems.add(m.Mark(), "match must be a mapping of conditions");
     } else {
       check_keys(m,
-                 {"family", "id", "id_like", "initramfs_tool", "bootloader", "target", "major_min",
-                  "major_max"},
+                 {"family", "id", "id_like", "arch", "firmware", "initramfs_tool", "bootloader",
+                  "target", "packages", "files", "major_min", "major_max", "version_min",
+                  "version_max"},
                  problems, "match");
       auto list = [&](const char* key, std::vector<std::string>& to) {
         if (auto n = m[key]) {
@@ -262,7 +358,24 @@ Result<Rule> parse_rule(const std::string& text, const std::string& file)
       list("family", rule.match.family);
       list("id", rule.match.id);
       list("id_like", rule.match.id_like);
+      list("arch", rule.match.arch);
+      list("firmware", rule.match.firmware);
+      list("packages", rule.match.packages);
+      list("files", rule.match.files);
       list("initramfs_tool", rule.match.initramfs_tool);
+      if (auto n = m["version_min"]) {
+        rule.match.version_min = scalar(n, problems, "match.version_min").value_or("");
+      }
+      if (auto n = m["version_max"]) {
+        rule.match.version_max = scalar(n, problems, "match.version_max").value_or("");
+      }
+      if (!rule.match.version_min.empty() && !rule.match.version_max.empty()
+          && compare_versions(rule.match.version_min, rule.match.version_max) > 0) {
+        problems.add(m["version_min"].Mark(),
+                     fmt::format("match.version_min {} is above match.version_max {}: the rule "
+                                 "can never match",
+                                 rule.match.version_min, rule.match.version_max));
+      }
       list("bootloader", rule.match.bootloader);
       list("target", rule.match.target);
       if (auto n = m["major_min"]) {
@@ -281,7 +394,9 @@ Result<Rule> parse_rule(const std::string& text, const std::string& file)
   }
   auto actions = (*root)["actions"];
   if (!actions) {
-    problems.add(root->Mark(), "missing key 'actions'");
+    if (rule.extends.empty()) {
+      problems.add(root->Mark(), "missing key 'actions'");
+    }
   } else if (!actions.IsSequence()) {
     problems.add(actions.Mark(), "actions must be a list");
   } else {
@@ -342,10 +457,58 @@ Result<Rule> parse_rule(const std::string& text, const std::string& file)
       rule.actions.push_back(std::move(action));
     }
   }
+  return rule;
+}
+
+} // namespace
+
+Result<std::vector<Rule>> parse_rule_file(const std::string& text, const std::string& file)
+{
+  Problems problems(file);
+  auto docs = load_yaml_documents(text, problems);
+  if (!docs) {
+    return fail("{}", problems.text());
+  }
+  std::vector<Rule> rules;
+  std::map<std::string, SourceLocation> seen;
+  for (const auto& doc : *docs) {
+    if (doc.IsNull()) {
+      continue;
+    }
+    if (!doc.IsMap()) {
+      problems.add(doc.Mark(), "a rule must be a mapping with id, description, match and actions");
+      continue;
+    }
+    Rule rule = parse_rule_node(&doc, file, problems);
+    if (!rule.id.empty()) {
+      auto [it, fresh] = seen.emplace(rule.id, rule.location);
+      if (!fresh) {
+        problems.add(doc.Mark(), fmt::format("a second rule with id '{}' in this file (the first "
+                                             "is at line {})",
+                                             rule.id, it->second.line));
+      }
+    }
+    rules.push_back(std::move(rule));
+  }
+  if (rules.empty() && problems.empty()) {
+    problems.add_plain("holds no rule");
+  }
   if (!problems.empty()) {
     return fail("{}", problems.text());
   }
-  return rule;
+  return rules;
+}
+
+Result<Rule> parse_rule(const std::string& text, const std::string& file)
+{
+  auto rules = parse_rule_file(text, file);
+  if (!rules) {
+    return std::unexpected(rules.error());
+  }
+  if (rules->size() != 1) {
+    return fail("{}: holds {} rules, expected one", file, rules->size());
+  }
+  return std::move(rules->front());
 }
 
 Result<TargetProfile> parse_target(const std::string& text, const std::string& file)
@@ -434,57 +597,191 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
   return t;
 }
 
+namespace {
+
+struct RuleFiles {
+  std::vector<fs::path> rules;
+  std::vector<fs::path> targets;
+};
+
+// *.yaml and targets/*.yaml of a rules directory, sorted; a file path stands for itself (a
+// file under a "targets" directory is a target profile).
+RuleFiles rule_files_of(const std::string& path, std::vector<std::string>& errors)
+{
+  RuleFiles files;
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) {
+    if (fs::path(path).parent_path().filename() == "targets") {
+      files.targets.emplace_back(path);
+    } else {
+      files.rules.emplace_back(path);
+    }
+    return files;
+  }
+  if (!fs::is_directory(path, ec)) {
+    errors.push_back(fmt::format("{}: not a rules directory or file", path));
+    return files;
+  }
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    if (e.path().extension() == ".yaml" && e.is_regular_file()) {
+      files.rules.push_back(e.path());
+    }
+  }
+  for (const auto& e : fs::directory_iterator(fs::path(path) / "targets", ec)) {
+    if (e.path().extension() == ".yaml" && e.is_regular_file()) {
+      files.targets.push_back(e.path());
+    }
+  }
+  std::sort(files.rules.begin(), files.rules.end());
+  std::sort(files.targets.begin(), files.targets.end());
+  return files;
+}
+
+Result<TargetProfile> load_target_file(const fs::path& path)
+{
+  auto text = read_text(path);
+  auto target = text ? parse_target(*text, path.string()) : std::unexpected(text.error());
+  if (target && target->name != path.stem().string()) {
+    return fail("{}:1:1: target '{}' must be in a file named {}.yaml", path.string(), target->name,
+                target->name);
+  }
+  return target;
+}
+
+// Resolves `extends` chains: match conditions of the base apply unless the rule sets its own;
+// the base's actions come first.
+Result<void> resolve_extends(std::vector<Rule>& rules)
+{
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    index[rules[i].id] = i;
+  }
+  std::vector<std::string> errors;
+  std::vector<Rule> resolved = rules;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    std::vector<const Rule*> chain;
+    std::set<std::string> seen = {rules[i].id};
+    const Rule* current = &rules[i];
+    bool broken = false;
+    while (!current->extends.empty()) {
+      auto it = index.find(current->extends);
+      if (it == index.end()) {
+        std::vector<std::string> ids;
+        for (const auto& [id, _] : index) {
+          if (id != current->id) {
+            ids.push_back(id);
+          }
+        }
+        std::string hint = did_you_mean(current->extends, ids);
+        errors.push_back(fmt::format("{}: rule '{}' extends '{}', which does not exist{}",
+                                     current->location.text(), current->id, current->extends,
+                                     hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+        broken = true;
+        break;
+      }
+      if (!seen.insert(current->extends).second) {
+        errors.push_back(fmt::format("{}: rule '{}' extends itself through '{}'",
+                                     rules[i].location.text(), rules[i].id, current->extends));
+        broken = true;
+        break;
+      }
+      current = &rules[it->second];
+      chain.push_back(current);
+    }
+    if (broken || chain.empty()) {
+      continue;
+    }
+    Rule& out = resolved[i];
+    std::vector<Action> actions;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      actions.insert(actions.end(), (*it)->actions.begin(), (*it)->actions.end());
+      auto inherit = [](std::vector<std::string>& mine, const std::vector<std::string>& base) {
+        if (mine.empty()) {
+          mine = base;
+        }
+      };
+      const Match& base = (*it)->match;
+      Match& m = out.match;
+      inherit(m.family, base.family);
+      inherit(m.id, base.id);
+      inherit(m.id_like, base.id_like);
+      inherit(m.arch, base.arch);
+      inherit(m.firmware, base.firmware);
+      inherit(m.initramfs_tool, base.initramfs_tool);
+      inherit(m.bootloader, base.bootloader);
+      inherit(m.target, base.target);
+      inherit(m.packages, base.packages);
+      inherit(m.files, base.files);
+      if (!m.major_min) {
+        m.major_min = base.major_min;
+      }
+      if (!m.major_max) {
+        m.major_max = base.major_max;
+      }
+      if (m.version_min.empty()) {
+        m.version_min = base.version_min;
+      }
+      if (m.version_max.empty()) {
+        m.version_max = base.version_max;
+      }
+    }
+    actions.insert(actions.end(), rules[i].actions.begin(), rules[i].actions.end());
+    out.actions = std::move(actions);
+  }
+  if (!errors.empty()) {
+    std::string all;
+    for (const auto& e : errors) {
+      all += (all.empty() ? "" : "\n") + e;
+    }
+    return fail("{}", all);
+  }
+  rules = std::move(resolved);
+  return {};
+}
+
+} // namespace
+
 Result<RuleSet> load_rules(const std::vector<std::string>& dirs)
 {
   RuleSet set;
   std::vector<std::string> errors;
-  std::vector<std::string> order; // rule ids in order of first appearance
-  std::map<std::string, Rule> rules;
+  std::vector<Rule> rules; // in order of first appearance of each id
+  std::map<std::string, size_t> index;
   for (const auto& dir : dirs) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) {
-      errors.push_back(fmt::format("{}: not a rules directory", dir));
-      continue;
-    }
-    std::vector<fs::path> rule_files;
-    std::vector<fs::path> target_files;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      if (e.path().extension() == ".yaml" && e.is_regular_file()) {
-        rule_files.push_back(e.path());
-      }
-    }
-    for (const auto& e : fs::directory_iterator(fs::path(dir) / "targets", ec)) {
-      if (e.path().extension() == ".yaml" && e.is_regular_file()) {
-        target_files.push_back(e.path());
-      }
-    }
-    std::sort(rule_files.begin(), rule_files.end());
-    std::sort(target_files.begin(), target_files.end());
-    for (const auto& path : target_files) {
-      auto text = read_text(path);
-      auto target = text ? parse_target(*text, path.string()) : std::unexpected(text.error());
+    RuleFiles files = rule_files_of(dir, errors);
+    for (const auto& path : files.targets) {
+      auto target = load_target_file(path);
       if (!target) {
         errors.push_back(target.error().message);
         continue;
       }
-      if (target->name != path.stem().string()) {
-        errors.push_back(fmt::format("{}:1:1: target '{}' must be in a file named {}.yaml",
-                                     path.string(), target->name, target->name));
-        continue;
-      }
       set.targets[target->name] = std::move(*target);
     }
-    for (const auto& path : rule_files) {
+    for (const auto& path : files.rules) {
       auto text = read_text(path);
-      auto rule = text ? parse_rule(*text, path.string()) : std::unexpected(text.error());
-      if (!rule) {
-        errors.push_back(rule.error().message);
+      auto parsed = text ? parse_rule_file(*text, path.string()) : std::unexpected(text.error());
+      if (!parsed) {
+        errors.push_back(parsed.error().message);
         continue;
       }
-      if (!rules.count(rule->id)) {
-        order.push_back(rule->id);
+      for (auto& rule : *parsed) {
+        auto it = index.find(rule.id);
+        if (it == index.end()) {
+          index[rule.id] = rules.size();
+          rules.push_back(std::move(rule));
+        } else {
+          // A later directory replaces the rule; it keeps its place in the order.
+          Rule& old = rules[it->second];
+          rule.replaced = old.replaced;
+          rule.replaced.push_back(old.location.file);
+          old = std::move(rule);
+        }
       }
-      rules[rule->id] = std::move(*rule);
+    }
+  }
+  if (errors.empty()) {
+    if (auto r = resolve_extends(rules); !r) {
+      errors.push_back(r.error().message);
     }
   }
   if (!errors.empty()) {
@@ -494,10 +791,121 @@ Result<RuleSet> load_rules(const std::vector<std::string>& dirs)
     }
     return fail("{}", all);
   }
-  for (const auto& id : order) {
-    set.rules.push_back(std::move(rules[id]));
-  }
+  set.rules = std::move(rules);
   return set;
+}
+
+std::vector<std::string> lint_rules(const std::vector<std::string>& paths,
+                                    const std::vector<std::string>& known_rule_ids)
+{
+  std::vector<std::string> problems;
+  std::vector<Rule> rules;
+  std::set<std::string> ids(known_rule_ids.begin(), known_rule_ids.end());
+  for (const auto& path : paths) {
+    RuleFiles files = rule_files_of(path, problems);
+    for (const auto& t : files.targets) {
+      if (auto target = load_target_file(t); !target) {
+        problems.push_back(target.error().message);
+      }
+    }
+    for (const auto& f : files.rules) {
+      auto text = read_text(f);
+      auto parsed = text ? parse_rule_file(*text, f.string()) : std::unexpected(text.error());
+      if (!parsed) {
+        problems.push_back(parsed.error().message);
+        continue;
+      }
+      for (auto& r : *parsed) {
+        ids.insert(r.id);
+        rules.push_back(std::move(r));
+      }
+    }
+  }
+  for (const auto& r : rules) {
+    if (!r.extends.empty() && !ids.count(r.extends)) {
+      std::vector<std::string> others;
+      for (const auto& id : ids) {
+        if (id != r.id) {
+          others.push_back(id);
+        }
+      }
+      std::string hint = did_you_mean(r.extends, others);
+      problems.push_back(fmt::format("{}: rule '{}' extends '{}', which does not exist{}",
+                                     r.location.text(), r.id, r.extends,
+                                     hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    }
+  }
+  // One problem per line, whatever each file reported.
+  std::vector<std::string> lines;
+  for (const auto& p : problems) {
+    std::istringstream in(p);
+    std::string line;
+    while (std::getline(in, line)) {
+      lines.push_back(line);
+    }
+  }
+  return lines;
+}
+
+Result<std::vector<std::string>> rules_search_path(const std::vector<std::string>& command_line)
+{
+  std::vector<std::string> dirs = {builtin_rules_dir()};
+  if (const char* env = std::getenv("REHOST_RULES_PATH"); env && *env) {
+    std::istringstream in(env);
+    std::string dir;
+    while (std::getline(in, dir, ':')) {
+      if (!dir.empty()) {
+        dirs.push_back(dir);
+      }
+    }
+  }
+  std::vector<std::string> configs;
+  if (const char* env = std::getenv("REHOST_CONFIG"); env && *env) {
+    configs.emplace_back(env);
+  } else {
+    configs.emplace_back("/etc/rehost/config.yaml");
+    const char* xdg = std::getenv("XDG_CONFIG_HOME");
+    const char* home = std::getenv("HOME");
+    if (xdg && *xdg) {
+      configs.push_back(std::string(xdg) + "/rehost/config.yaml");
+    } else if (home && *home) {
+      configs.push_back(std::string(home) + "/.config/rehost/config.yaml");
+    }
+  }
+  for (const auto& config : configs) {
+    std::error_code ec;
+    if (!fs::exists(config, ec)) {
+      continue;
+    }
+    auto text = read_text(config);
+    if (!text) {
+      return std::unexpected(text.error());
+    }
+    Problems problems(config);
+    auto root = load_yaml(*text, problems);
+    if (!root) {
+      return fail("{}", problems.text());
+    }
+    if (root->IsNull()) {
+      continue;
+    }
+    if (!root->IsMap()) {
+      return fail("{}:1:1: the configuration must be a mapping", config);
+    }
+    check_keys(*root, {"rules_dirs"}, problems, "the configuration");
+    if (auto list = (*root)["rules_dirs"]) {
+      for (auto& d : string_list(list, problems, "rules_dirs")) {
+        // Relative directories are relative to the configuration file.
+        dirs.push_back(fs::path(d).is_absolute() ? d
+                                                 : (fs::path(config).parent_path() / d).string());
+      }
+    }
+    if (!problems.empty()) {
+      return fail("{}", problems.text());
+    }
+  }
+  dirs.insert(dirs.end(), command_line.begin(), command_line.end());
+  return dirs;
 }
 
 std::string builtin_rules_dir()
@@ -513,53 +921,70 @@ std::string builtin_rules_dir()
 }
 
 bool rule_matches(const Rule& rule, const Inspection& in, const std::string& target,
-                  std::string* why)
+                  std::string* why, Guest* guest)
 {
+  auto no = [&](std::string reason) {
+    if (why) {
+      *why = std::move(reason);
+    }
+    return false;
+  };
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) {
+      out += (out.empty() ? "" : ", ") + x;
+    }
+    return out;
+  };
   auto check = [&](const std::vector<std::string>& allowed, const std::string& value,
                    const char* what) {
     if (allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end()) {
       return true;
     }
-    if (why) {
-      std::string list;
-      for (const auto& a : allowed) {
-        list += (list.empty() ? "" : ", ") + a;
-      }
-      *why = fmt::format("{} is '{}', the rule wants {}", what, value, list);
-    }
-    return false;
+    return no(fmt::format("{} is '{}', the rule wants {}", what, value, list(allowed)));
   };
-  if (!check(rule.match.family, in.os.family, "os family")
-      || !check(rule.match.id, in.os.id, "os id")
-      || !check(rule.match.initramfs_tool, in.initramfs_tool, "initramfs tool")
-      || !check(rule.match.bootloader, in.bootloader, "bootloader")
-      || !check(rule.match.target, target, "target")) {
+  const Match& m = rule.match;
+  if (!check(m.family, in.os.family, "os family") || !check(m.id, in.os.id, "os id")
+      || !check(m.arch, in.os.arch, "arch") || !check(m.firmware, in.firmware, "firmware")
+      || !check(m.initramfs_tool, in.initramfs_tool, "initramfs tool")
+      || !check(m.bootloader, in.bootloader, "bootloader") || !check(m.target, target, "target")) {
     return false;
   }
-  if (!rule.match.id_like.empty()) {
-    bool any =
-        std::any_of(rule.match.id_like.begin(), rule.match.id_like.end(), [&](const auto& l) {
-          return l == in.os.id
-                 || std::find(in.os.id_like.begin(), in.os.id_like.end(), l) != in.os.id_like.end();
-        });
+  if (!m.id_like.empty()) {
+    bool any = std::any_of(m.id_like.begin(), m.id_like.end(), [&](const auto& l) {
+      return l == in.os.id
+             || std::find(in.os.id_like.begin(), in.os.id_like.end(), l) != in.os.id_like.end();
+    });
     if (!any) {
-      if (why) {
-        *why = "os id_like does not include any of the rule's";
-      }
-      return false;
+      return no(fmt::format("os id '{}' (like {}) is none of {}", in.os.id,
+                            in.os.id_like.empty() ? "nothing" : list(in.os.id_like),
+                            list(m.id_like)));
     }
   }
-  if (rule.match.major_min && (!in.os.major || *in.os.major < *rule.match.major_min)) {
-    if (why) {
-      *why = fmt::format("os major version is below {}", *rule.match.major_min);
-    }
-    return false;
+  if (m.major_min && (!in.os.major || *in.os.major < *m.major_min)) {
+    return no(fmt::format("os major version {} is below {}",
+                          in.os.major ? std::to_string(*in.os.major) : "unknown", *m.major_min));
   }
-  if (rule.match.major_max && (!in.os.major || *in.os.major > *rule.match.major_max)) {
-    if (why) {
-      *why = fmt::format("os major version is above {}", *rule.match.major_max);
-    }
-    return false;
+  if (m.major_max && (!in.os.major || *in.os.major > *m.major_max)) {
+    return no(fmt::format("os major version {} is above {}",
+                          in.os.major ? std::to_string(*in.os.major) : "unknown", *m.major_max));
+  }
+  if (!m.version_min.empty() && compare_versions(in.os.version_id, m.version_min) < 0) {
+    return no(fmt::format("os version {} is below {}", in.os.version_id, m.version_min));
+  }
+  if (!m.version_max.empty() && compare_versions(in.os.version_id, m.version_max) > 0) {
+    return no(fmt::format("os version {} is above {}", in.os.version_id, m.version_max));
+  }
+  if (!m.packages.empty() && std::none_of(m.packages.begin(), m.packages.end(), [&](const auto& p) {
+        return in.has_package(p);
+      })) {
+    return no(fmt::format("none of the packages {} is installed", list(m.packages)));
+  }
+  if (!m.files.empty()
+      && (!guest || std::none_of(m.files.begin(), m.files.end(), [&](const auto& f) {
+           return exists(*guest, f);
+         }))) {
+    return no(fmt::format("none of the files {} exists", list(m.files)));
   }
   return true;
 }

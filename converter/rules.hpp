@@ -67,23 +67,32 @@ struct Action {
   bool has(const std::string& name) const { return params.count(name) > 0; }
 };
 
+// Conditions over the inspection and the target; an empty list or unset bound is no condition.
 struct Match {
   std::vector<std::string> family;
   std::vector<std::string> id;
   std::vector<std::string> id_like;
+  std::vector<std::string> arch;
+  std::vector<std::string> firmware;
   std::vector<std::string> initramfs_tool;
   std::vector<std::string> bootloader;
   std::vector<std::string> target;
+  std::vector<std::string> packages; // any of them installed
+  std::vector<std::string> files;    // any of these guest paths exists
   std::optional<int> major_min;
   std::optional<int> major_max;
+  std::string version_min; // compared with os.version_id as package managers compare versions
+  std::string version_max;
 };
 
 struct Rule {
   std::string id;
   std::string description;
   SourceLocation location;
+  std::string extends; // id of the rule whose match and actions this one extends
   Match match;
-  std::vector<Action> actions;
+  std::vector<Action> actions;       // after load_rules: the extended rule's actions first
+  std::vector<std::string> replaced; // files of earlier rules with this id that it replaced
 };
 
 enum class ParamType { string, list };
@@ -117,17 +126,35 @@ struct RuleSet {
 // earlier one. An error lists every problem found, one per line, as file:line:column: message.
 Result<RuleSet> load_rules(const std::vector<std::string>& dirs);
 
-// Parses one rule file / target profile from text (tests, lint).
+// Parses a rule file: one rule per YAML document (documents are separated by "---").
+Result<std::vector<Rule>> parse_rule_file(const std::string& text, const std::string& file);
+
+// Parses text that holds exactly one rule (tests).
 Result<Rule> parse_rule(const std::string& text, const std::string& file);
+
+// Checks rule files and target profiles without loading them into a set: every problem of
+// every file, as file:line:column: message lines. A directory means its *.yaml and
+// targets/*.yaml. Also checks `extends` against `known_rule_ids`.
+std::vector<std::string> lint_rules(const std::vector<std::string>& paths,
+                                    const std::vector<std::string>& known_rule_ids = {});
 Result<TargetProfile> parse_target(const std::string& text, const std::string& file);
 
 // The built-in rules directory: $REHOST_RULES_DIR, else the source tree's rules/ when running
 // from a build tree, else the installed share/rehost/rules.
 std::string builtin_rules_dir();
 
+class Guest;
+
 // Whether `rule` applies to this guest and target; when not, `why` says which condition failed.
+// `guest` answers `files` conditions (none of them hold without it).
 bool rule_matches(const Rule& rule, const Inspection& inspection, const std::string& target,
-                  std::string* why = nullptr);
+                  std::string* why = nullptr, Guest* guest = nullptr);
+
+// The directories rules come from, in order: the built-in rules, then each directory of
+// $REHOST_RULES_PATH (colon-separated), then `rules_dirs` of the config file
+// ($REHOST_CONFIG, else /etc/rehost/config.yaml and ~/.config/rehost/config.yaml), then the
+// --rules-dir options. The command line comes last, so it wins.
+Result<std::vector<std::string>> rules_search_path(const std::vector<std::string>& command_line);
 
 // The closest of `candidates` to `word` when it is a likely typo, else "".
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);

@@ -1,6 +1,8 @@
 #include "converter/rules.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include <doctest/doctest.h>
 
@@ -129,10 +131,139 @@ TEST_SUITE("unit")
     CHECK(rule_matches(*rule, in, "kvm", &why));
     in.os.major = 9;
     CHECK_FALSE(rule_matches(*rule, in, "kvm", &why));
-    CHECK(why == "os major version is below 10");
+    CHECK(why == "os major version 9 is below 10");
     in.os.major = 12;
     in.os.family = "rhel";
     CHECK_FALSE(rule_matches(*rule, in, "kvm", &why));
     CHECK(why == "os family is 'rhel', the rule wants debian");
+  }
+}
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("lint: two rules with one id in a file, and an impossible version range")
+  {
+    auto r = parse_rule_file("id: a\ndescription: x\nactions: []\n---\nid: a\ndescription: y\n"
+                             "actions: []\n",
+                             "two.yaml");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message
+          == "two.yaml:5:1: a second rule with id 'a' in this file (the first is at line 1)");
+    auto v = parse_rule(
+        "id: a\ndescription: x\nmatch:\n  version_min: \"9.2\"\n  version_max: \"9.10\"\n"
+        "actions: []\n",
+        "v.yaml");
+    CHECK(v); // 9.2 < 9.10 as versions
+    auto bad =
+        parse_rule("id: a\ndescription: x\nmatch:\n  version_min: \"10\"\n  version_max: \"9.4\"\n"
+                   "actions: []\n",
+                   "v.yaml");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("v.yaml:4:16: match.version_min 10 is above match.version_max "
+                                   "9.4: the rule can never match")
+          != std::string::npos);
+  }
+
+  TEST_CASE("lint: a YAML alias bomb is refused quickly, not expanded")
+  {
+    std::string bomb = "id: bomb\ndescription: x\nmatch:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+    char prev = 'a';
+    for (char c = 'b'; c <= 'j'; ++c) {
+      bomb += std::string("  ") + c + ": &" + c + " [";
+      for (int i = 0; i < 10; ++i) {
+        bomb += std::string(i ? ", " : "") + "*" + prev;
+      }
+      bomb += "]\n";
+      prev = c;
+    }
+    bomb += "actions: []\n";
+    auto start = std::chrono::steady_clock::now();
+    auto r = parse_rule(bomb, "bomb.yaml");
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("YAML aliases expand to more than 100000 nodes; refused")
+          != std::string::npos);
+    CHECK(ms < 200);
+  }
+
+  TEST_CASE("a rule extends another: the base's match and actions come first")
+  {
+    test::TempDir tmp;
+    tmp.write("a/base.yaml", "id: base\ndescription: b\nmatch:\n  family: [debian]\nactions:\n"
+                             "  - type: delete_files\n    paths: [/etc/a]\n");
+    tmp.write("b/child.yaml", "id: child\ndescription: c\nextends: base\nmatch:\n  major_min: 12\n"
+                              "actions:\n  - type: delete_files\n    paths: [/etc/b]\n");
+    auto set = load_rules({tmp.str() + "/a", tmp.str() + "/b"});
+    REQUIRE_MESSAGE(set, (set ? "" : set.error().message));
+    const Rule& child = set->rules[1];
+    CHECK(child.match.family == std::vector<std::string>{"debian"});
+    CHECK(child.match.major_min == 12);
+    REQUIRE(child.actions.size() == 2);
+    CHECK(child.actions[0].list("paths") == std::vector<std::string>{"/etc/a"});
+    CHECK(child.actions[1].list("paths") == std::vector<std::string>{"/etc/b"});
+    tmp.write("c/bad.yaml", "id: bad\ndescription: c\nextends: bsae\n");
+    auto broken = load_rules({tmp.str() + "/a", tmp.str() + "/c"});
+    REQUIRE_FALSE(broken);
+    CHECK(broken.error().message.find("rule 'bad' extends 'bsae', which does not exist (did you "
+                                      "mean 'base'?)")
+          != std::string::npos);
+  }
+
+  TEST_CASE("rules come from the built-ins, REHOST_RULES_PATH, the config file, then --rules-dir")
+  {
+    test::TempDir tmp;
+    tmp.write("env/x.yaml", "id: x\ndescription: from env\nactions: []\n");
+    tmp.write("conf/x.yaml", "id: x\ndescription: from config\nactions: []\n");
+    tmp.write("cli/y.yaml", "id: y\ndescription: from cli\nactions: []\n");
+    tmp.write("config.yaml", "rules_dirs: [conf]\n");
+    setenv("REHOST_RULES_PATH", (tmp.str() + "/env").c_str(), 1);
+    setenv("REHOST_CONFIG", (tmp.str() + "/config.yaml").c_str(), 1);
+    auto dirs = rules_search_path({tmp.str() + "/cli"});
+    unsetenv("REHOST_RULES_PATH");
+    unsetenv("REHOST_CONFIG");
+    REQUIRE(dirs);
+    REQUIRE(dirs->size() == 4);
+    CHECK((*dirs)[0] == builtin_rules_dir());
+    CHECK((*dirs)[1] == tmp.str() + "/env");
+    CHECK((*dirs)[2] == tmp.str() + "/conf");
+    CHECK((*dirs)[3] == tmp.str() + "/cli");
+    auto set = load_rules(*dirs);
+    REQUIRE(set);
+    auto x = std::find_if(set->rules.begin(), set->rules.end(),
+                          [](const Rule& r) { return r.id == "x"; });
+    REQUIRE(x != set->rules.end());
+    CHECK(x->description == "from config");
+    CHECK(x->replaced == std::vector<std::string>{tmp.str() + "/env/x.yaml"});
+  }
+
+  TEST_CASE("lint_rules reports every problem of every file, one per line")
+  {
+    test::TempDir tmp;
+    tmp.write("r/good.yaml", "id: good\ndescription: g\nactions: []\n");
+    tmp.write("r/syntax.yaml", "id: [unclosed\n");
+    tmp.write("r/keys.yaml",
+              "id: k\ndescripton: typo\nactions:\n  - type: delete_fils\n    paths: [/x]\n"
+              "  - type: run\n    command: \"${target.nmae}\"\n");
+    tmp.write("r/targets/t.yaml", "target: t\ndescription: d\ndrivers: {storage: nvme}\n"
+                                  "boot_test: {disk: [a, b]}\n");
+    auto lines = lint_rules({tmp.str() + "/r"});
+    std::string all;
+    for (const auto& l : lines) {
+      all += l + "\n";
+    }
+    INFO(all);
+    CHECK(
+        all.find("keys.yaml:2:1: unknown key 'descripton' in a rule (did you mean 'description'?)")
+        != std::string::npos);
+    CHECK(
+        all.find("keys.yaml:4:11: unknown action type 'delete_fils' (did you mean 'delete_files'?)")
+        != std::string::npos);
+    CHECK(all.find("keys.yaml:7:14: unknown variable '${target.nmae}' in a run action (did you "
+                   "mean '${target.name}'?)")
+          != std::string::npos);
+    CHECK(all.find("syntax.yaml:2:1: YAML syntax error") != std::string::npos);
+    CHECK(all.find("t.yaml:4:19: disk must be a string") != std::string::npos);
+    CHECK(all.find("good.yaml") == std::string::npos);
   }
 }

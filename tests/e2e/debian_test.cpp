@@ -31,8 +31,8 @@ void convert_and_boot(const std::string& target, const std::string& backend)
   TempDir dir;
   std::string output = dir.str() + "/" + target + ".qcow2";
   std::string report = dir.str() + "/" + target + ".json";
-  auto r = run_rehost(
-      {"convert", source, "--target", target, "-o", output, "--report", report, "--boot-test"});
+  auto r = run_rehost({"--backend", backend, "convert", source, "--target", target, "-o", output,
+                       "--report", report, "--boot-test"});
   INFO("stderr:\n" << r.err);
   CHECK(r.exit_code == 0);
   CHECK(fs::exists(output));

@@ -227,3 +227,73 @@ TEST_SUITE("integration")
     CHECK(sha256_of(source) == before);
   }
 }
+
+TEST_SUITE("integration")
+{
+  TEST_CASE("a rule author adds a distribution with a rule file, without C++")
+  {
+    if (!native_or_skip() || !have_tool_or_skip("busybox")) {
+      return;
+    }
+    TempDir dir;
+    std::string tree = write_runnable_debian(dir, "root");
+    // A distribution rehost has never heard of.
+    dir.write("root/etc/os-release", "NAME=\"Acme Linux\"\nID=acmelinux\nVERSION_ID=\"3.1\"\n"
+                                     "PRETTY_NAME=\"Acme Linux 3.1\"\n");
+    fs::remove(dir.path() / "root/etc/debian_version");
+    std::string source = make_ext4_disk(dir, "acme.img", tree);
+    std::string before = sha256_of(source);
+
+    auto refused = run_rehost({"plan", source, "--target", "kvm"});
+    CHECK(refused.exit_code == 4);
+    CHECK(single_error_line(refused.err).find("no rule handles acmelinux 3.1")
+          != std::string::npos);
+
+    // What rules/README.md says to write.
+    dir.write("my-rules/acmelinux.yaml", R"(id: acmelinux
+description: Acme Linux 3 with grub2 and initramfs-tools
+match:
+  id: [acmelinux]
+  version_min: "3"
+actions:
+  - type: fstab_to_uuid
+    path: /etc/fstab
+  - type: kernel_args
+    path: /etc/default/grub
+    variables: [GRUB_CMDLINE_LINUX, GRUB_CMDLINE_LINUX_DEFAULT]
+  - type: initramfs_modules
+    path: /etc/initramfs-tools/modules
+  - type: rebuild_initramfs
+    command: [update-initramfs, -u, -k, "${kernel.version}"]
+)");
+    auto lint = run_rehost({"rules", "lint", dir.str() + "/my-rules"});
+    CHECK(lint.exit_code == 0);
+    auto explain = run_rehost(
+        {"--rules-dir", dir.str() + "/my-rules", "rules", "explain", source, "--target", "kvm"});
+    INFO("explain:\n" << explain.out << explain.err);
+    CHECK(explain.out.find("matches   acmelinux") != std::string::npos);
+    CHECK(
+        explain.out.find("no match  debian-family: os family is 'acmelinux', the rule wants debian")
+        != std::string::npos);
+
+    auto plan =
+        run_rehost({"--rules-dir", dir.str() + "/my-rules", "plan", source, "--target", "kvm"});
+    INFO("plan:\n" << plan.out << plan.err);
+    REQUIRE(plan.exit_code == 0);
+    CHECK(plan.out.find("-/dev/sda1 / ext4 errors=remount-ro 0 1\n+UUID=") != std::string::npos);
+    CHECK(plan.out.find("+GRUB_CMDLINE_LINUX=\"console=ttyS0\"") != std::string::npos);
+    CHECK(plan.out.find("+virtio_blk\n") != std::string::npos);
+    CHECK(plan.out.find("runs: update-initramfs -u -k 6.1.0-13-amd64") != std::string::npos);
+    auto json = run_rehost(
+        {"--rules-dir", dir.str() + "/my-rules", "plan", "--json", source, "--target", "kvm"});
+    REQUIRE(json.exit_code == 0);
+    auto j = nlohmann::json::parse(json.out);
+    CHECK(j["rules"] == nlohmann::json::array({"acmelinux"}));
+    CHECK(j["actions"][0]["changes"][0]["path"] == "/etc/fstab");
+    // Nothing was written, nothing was made.
+    CHECK(sha256_of(source) == before);
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+      CHECK(e.path().extension() != ".qcow2");
+    }
+  }
+}
