@@ -7,6 +7,7 @@
 
 #include "converter/interrupt.hpp"
 #include "converter/log.hpp"
+#include "drivers/initramfs_config.hpp"
 #include "drivers/linux_modules.hpp"
 
 namespace rehost {
@@ -18,43 +19,35 @@ namespace {
 Result<void> initramfs_modules(ActionContext& c, const Action& a, ActionRecord& record)
 {
   const std::string path = a.str("path");
+  auto format = drivers::parse_modules_format(a.str("format"));
+  if (!format) {
+    return fail("{}: {}", a.location.text(), format.error().message);
+  }
+  if ((*format == drivers::ModulesFormat::shell_list
+       || *format == drivers::ModulesFormat::bash_array)
+      && a.str("variable").empty()) {
+    return fail("{}: the {} format needs 'variable'", a.location.text(), a.str("format"));
+  }
+  // Only drivers some kernel has as a module: built-in ones need no listing, and a name no
+  // kernel knows would only make the tool warn or fail.
+  std::vector<std::string> wanted;
+  for (const auto& driver : c.target.all_drivers()) {
+    bool loadable = std::any_of(
+        c.inspection.kernels.begin(), c.inspection.kernels.end(), [&](const KernelInfo& k) {
+          auto it = k.drivers.find(driver);
+          return it != k.drivers.end() && it->second == drivers::DriverState::module;
+        });
+    if (loadable || c.inspection.kernels.empty()) {
+      wanted.push_back(driver);
+    }
+  }
   std::vector<std::string> added;
   auto transform = [&](const std::string& text) -> Result<std::string> {
-    std::set<std::string> listed;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream words(line);
-      std::string first;
-      if (words >> first && first[0] != '#') {
-        listed.insert(drivers::module_name(first));
-      }
-    }
-    std::string out = text;
-    for (const auto& driver : c.target.all_drivers()) {
-      if (listed.count(drivers::module_name(driver))) {
-        continue;
-      }
-      // Only drivers some kernel has as a module: built-in ones need no listing, and a name no
-      // kernel knows would only produce warnings.
-      bool loadable = std::any_of(
-          c.inspection.kernels.begin(), c.inspection.kernels.end(), [&](const KernelInfo& k) {
-            auto it = k.drivers.find(driver);
-            return it != k.drivers.end() && it->second == drivers::DriverState::module;
-          });
-      if (!loadable && !c.inspection.kernels.empty()) {
-        continue;
-      }
-      if (!out.empty() && out.back() != '\n') {
-        out += '\n';
-      }
-      if (added.empty()) {
-        out += fmt::format("# Added by rehost for the {} target\n", c.target.name);
-      }
-      out += driver + "\n";
-      added.push_back(driver);
-    }
-    return out;
+    auto edit =
+        drivers::add_modules(*format, text, wanted, a.str("variable"),
+                             fmt::format("Added by rehost for the {} target", c.target.name));
+    added = edit.added;
+    return edit.text;
   };
   if (auto r = edit_guest_file(c, record, path, MissingFile::create, transform); !r) {
     return r;
@@ -120,9 +113,13 @@ std::vector<ActionType> driver_action_types()
 {
   return {
       {{"initramfs_modules",
-        "Add the target's storage and network drivers to a modules list file (one name per line), "
-        "so every later initramfs holds them.",
-        {ParamSpec{"path", ParamType::string, true, "the file, e.g. /etc/initramfs-tools/modules"}},
+        "Add the target's storage and network drivers to the file where the initramfs tool keeps "
+        "the modules it always includes, so every later initramfs holds them.",
+        {ParamSpec{"path", ParamType::string, true, "the file, e.g. /etc/initramfs-tools/modules"},
+         ParamSpec{"format", ParamType::string, false,
+                   "lines (default), dracut (a drop-in rehost owns), shell_list, bash_array"},
+         ParamSpec{"variable", ParamType::string, false,
+                   "the variable for shell_list (INITRD_MODULES) and bash_array (MODULES)"}},
         {}},
        initramfs_modules},
       {{"rebuild_initramfs",

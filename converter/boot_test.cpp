@@ -87,6 +87,8 @@ std::vector<std::string> boot_test_command(const BootTestOptions& o, const std::
   } else if (o.devices.disk == "virtio-scsi-pci") {
     argv.insert(argv.end(), {"-device", "virtio-scsi-pci,id=scsi0", "-device",
                              "scsi-hd,drive=disk0,bus=scsi0.0"});
+  } else if (o.devices.disk == "ide-hd") {
+    argv.insert(argv.end(), {"-device", "ide-hd,drive=disk0,bus=ide.0"});
   } else if (o.devices.disk == "pvscsi") {
     argv.insert(argv.end(),
                 {"-device", "pvscsi,id=scsi0", "-device", "scsi-hd,drive=disk0,bus=scsi0.0"});

@@ -20,6 +20,7 @@
 #include "converter/session.hpp"
 #include "converter/source.hpp"
 #include "converter/validate.hpp"
+#include "drivers/kernel_drivers.hpp"
 
 namespace rehost {
 
@@ -182,6 +183,17 @@ std::string boot_log_path(const std::string& image)
   return image + ".boot.log";
 }
 
+// The target may need drivers beyond those inspection reports on: their state is read too.
+void add_target_driver_states(Guest& guest, Inspection& inspection, const TargetProfile& target)
+{
+  for (auto& kernel : inspection.kernels) {
+    for (const auto& [name, state] :
+         drivers::kernel_driver_states(guest, kernel.version, target.all_drivers())) {
+      kernel.drivers.emplace(name, state);
+    }
+  }
+}
+
 // The passes `convert` and `plan` share: inspect the opened guest, pick the rules, run their
 // actions. Returns the inspection made before the changes.
 Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& session,
@@ -192,6 +204,7 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
   Inspection inspection =
       passes.run("Inspecting the guest", [&] { return inspect_session(session, source.path); });
   report.inspection = to_json(inspection);
+  add_target_driver_states(*session.guest, inspection, target);
 
   // Which rules apply, and whether the target can be reached at all.
   std::vector<const Rule*> plan = passes.run("Planning", [&] {
@@ -289,6 +302,7 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
     // Read the result back and check it.
     passes.run("Validating", [&] {
       Inspection after = inspect_session(session, source.path);
+      add_target_driver_states(*session.guest, after, target);
       nlohmann::json listing;
       report.checks = validate_guest(*session.guest, after, target, &listing);
       report.actions.push_back({"", "verify_initramfs", "", "", {}, {}, {}, listing});
@@ -348,6 +362,7 @@ int run_validate(const CommonOptions& common, const ValidateOptions& o)
     report.backend = session.backend;
     passes.run("Validating", [&] {
       Inspection inspection = inspect_session(session, source.path);
+      add_target_driver_states(*session.guest, inspection, target);
       report.inspection = to_json(inspection);
       report.checks = validate_guest(*session.guest, inspection, target, nullptr);
       print_checks(report.checks);

@@ -8,11 +8,14 @@
 # Everything comes from Debian packages (mmdebstrap); grub is installed by grub-install inside
 # a libguestfs appliance, so the boot sector and grub.cfg are the real ones.
 #
-# usage: images/debian-vmware.sh OUTPUT.img
+# usage: images/debian-vmware.sh OUTPUT.img [initramfs-tools|dracut]
+# With dracut, the server used dracut instead (host-only, as dracut.conf.d says), and its
+# initramfs holds the same VMware drivers and no NVMe or virtio ones.
 # The image is written to OUTPUT.img.partial and renamed when complete.
 set -euo pipefail
 
-out=${1:?usage: debian-vmware.sh OUTPUT.img}
+out=${1:?usage: debian-vmware.sh OUTPUT.img [initramfs-tools|dracut]}
+tool=${2:-initramfs-tools}
 mirror=${REHOST_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/rehost-image.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -23,16 +26,32 @@ root_start=1                                  # MiB
 swap_start=$((root_start + root_mib))         # MiB
 swap_mib=$((disk_mib - swap_start - 1))
 
-echo "images: bootstrapping Debian 12 into $work/root (2-3 minutes)" >&2
-# The initramfs is built with MODULES=list and the modules that MODULES=dep picks on a VMware
-# guest with a paravirtual SCSI disk; the configuration left behind says MODULES=dep, as on the
-# original server.
+vmware_drivers="vmw_pvscsi sd_mod ext4 vmxnet3"
+case $tool in
+  initramfs-tools)
+    # The initramfs is built with MODULES=list and the modules that MODULES=dep picks on a
+    # VMware guest with a paravirtual SCSI disk; the configuration left behind says
+    # MODULES=dep, as on the original server.
+    initramfs_hooks=(
+      --essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d"; echo MODULES=list > "$1/etc/initramfs-tools/conf.d/zz-image-build"; echo RESUME=/dev/sda2 > "$1/etc/initramfs-tools/conf.d/resume"'
+      --essential-hook='mkdir -p "$1/usr/share/initramfs-tools/modules.d"; printf "vmw_pvscsi\nsd_mod\next4\nvmxnet3\n" > "$1/usr/share/initramfs-tools/modules.d/zz-image-build"'
+      --customize-hook='rm -f "$1/etc/initramfs-tools/conf.d/zz-image-build" "$1/usr/share/initramfs-tools/modules.d/zz-image-build"'
+      --customize-hook='sed -i "s/^MODULES=.*/MODULES=dep/" "$1/etc/initramfs-tools/initramfs.conf"'
+    ) ;;
+  dracut)
+    # Host-only on the original server; built here with exactly the drivers host-only mode
+    # found there (building host-only in this chroot would find this machine's disk).
+    initramfs_hooks=(
+      --essential-hook='mkdir -p "$1/etc/dracut.conf.d"; printf "hostonly=\"yes\"\n" > "$1/etc/dracut.conf.d/10-hostonly.conf"'
+      --customize-hook="chroot \"\$1\" sh -c 'for k in \$(ls /lib/modules); do dracut --quiet --force --no-hostonly --drivers \"$vmware_drivers\" /boot/initrd.img-\$k \$k; done'"
+    ) ;;
+  *) echo "images: unknown initramfs tool '$tool'" >&2; exit 2 ;;
+esac
+
+echo "images: bootstrapping Debian 12 ($tool) into $work/root (2-3 minutes)" >&2
 mmdebstrap --quiet --mode=root --variant=minbase \
-    --include=systemd-sysv,udev,kmod,linux-image-amd64,grub-pc,initramfs-tools,open-vm-tools,ifupdown,isc-dhcp-client,e2fsprogs,procps,zstd \
-    --essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d"; echo MODULES=list > "$1/etc/initramfs-tools/conf.d/zz-image-build"; echo RESUME=/dev/sda2 > "$1/etc/initramfs-tools/conf.d/resume"' \
-    --essential-hook='mkdir -p "$1/usr/share/initramfs-tools/modules.d"; printf "vmw_pvscsi\nsd_mod\next4\nvmxnet3\n" > "$1/usr/share/initramfs-tools/modules.d/zz-image-build"' \
-    --customize-hook='rm -f "$1/etc/initramfs-tools/conf.d/zz-image-build" "$1/usr/share/initramfs-tools/modules.d/zz-image-build"' \
-    --customize-hook='sed -i "s/^MODULES=.*/MODULES=dep/" "$1/etc/initramfs-tools/initramfs.conf"' \
+    --include=systemd-sysv,udev,kmod,linux-image-amd64,grub-pc,$tool,open-vm-tools,ifupdown,isc-dhcp-client,e2fsprogs,procps,zstd \
+    "${initramfs_hooks[@]}" \
     --customize-hook='echo vmware-web01 > "$1/etc/hostname"; printf "127.0.0.1 localhost\n127.0.1.1 vmware-web01\n" > "$1/etc/hosts"' \
     --customize-hook='printf "# <file system> <mount point> <type> <options> <dump> <pass>\n/dev/sda1 / ext4 errors=remount-ro 0 1\n/dev/sda2 none swap sw 0 0\n" > "$1/etc/fstab"' \
     --customize-hook='printf "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n" > "$1/etc/network/interfaces"' \
@@ -44,8 +63,14 @@ mmdebstrap --quiet --mode=root --variant=minbase \
     bookworm "$work/root" "$mirror"
 
 kver=$(ls "$work/root/lib/modules" | sort -V | tail -1)
+if [[ $tool == dracut ]]; then
+    listing=$(chroot "$work/root" lsinitrd "/boot/initrd.img-$kver" 2>/dev/null || true)
+else
+    listing=$(zstd -dcq "$work/root/boot/initrd.img-$kver" 2>/dev/null | cpio -t 2>/dev/null || true)
+fi
+grep -q vmw_pvscsi <<<"$listing" || { echo "images: the initramfs lacks vmw_pvscsi" >&2; exit 1; }
 for m in nvme virtio_blk virtio_scsi; do
-    if zstd -dcq "$work/root/boot/initrd.img-$kver" 2>/dev/null | cpio -t 2>/dev/null | grep -q "/$m.ko"; then
+    if grep -q "/$m.ko" <<<"$listing"; then
         echo "images: the initramfs unexpectedly holds $m" >&2
         exit 1
     fi
