@@ -194,11 +194,46 @@ void add_target_driver_states(Guest& guest, Inspection& inspection, const Target
   }
 }
 
+// Writing a new initramfs next to the old one (kept until the new one is in place) needs room
+// on /boot, and package scripts need some on /: stop before writing anything when it is not
+// there (DOMAIN.md, "Crash-consistent input").
+void require_free_space(Guest& guest, const Inspection& in)
+{
+  uint64_t largest = 0;
+  for (const auto& k : in.kernels) {
+    if (!k.initramfs.empty()) {
+      if (auto info = guest.stat(k.initramfs); info && info->size > largest) {
+        largest = info->size;
+      }
+    }
+  }
+  constexpr uint64_t k_mib = 1 << 20;
+  struct Need {
+    const char* path;
+    uint64_t bytes;
+  };
+  for (const Need& need : {Need{"/boot", std::max<uint64_t>(2 * largest, 8 * k_mib) + 4 * k_mib},
+                           Need{"/", 16 * k_mib}}) {
+    auto space = guest.free_space(need.path);
+    if (!space) {
+      continue; // not knowable here; the rebuild itself will tell
+    }
+    if (space->free_bytes < need.bytes || space->free_inodes < 64) {
+      fatal(ExitCode::conversion_failed,
+            "the file system holding {} has {} MiB and {} inodes free; the conversion needs about "
+            "{} MiB there (a new initramfs beside the old one): free some space in the source "
+            "(old kernels, logs) and launch again",
+            need.path, space->free_bytes / k_mib, space->free_inodes,
+            (need.bytes + k_mib - 1) / k_mib);
+    }
+  }
+}
+
 // The passes `convert` and `plan` share: inspect the opened guest, pick the rules, run their
 // actions. Returns the inspection made before the changes.
 Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& session,
                                const RuleSet& rules, const TargetProfile& target,
-                               const Source& source)
+                               const Source& source, const CommonOptions& common)
 {
   // What is on the disk: OS, kernels, bootloader, tools.
   Inspection inspection =
@@ -218,6 +253,7 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
             inspection.initramfs_tool.empty() ? "none" : inspection.initramfs_tool);
     }
     require_target_drivers(inspection, target);
+    require_free_space(*session.guest, inspection);
     for (const Rule* r : matched) {
       report.rules.push_back(r->id);
     }
@@ -226,7 +262,7 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
 
   // Each action of each matching rule, in order.
   passes.run("Converting", [&] {
-    ActionContext context{*session.guest, inspection, target};
+    ActionContext context{*session.guest, inspection, target, common.command_timeout};
     for (const Rule* rule : plan) {
       for (const auto& action : rule->actions) {
         ActionRecord record;
@@ -297,7 +333,8 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
     report.backend = session.backend;
 
     // Inspect, choose the rules, apply their actions.
-    Inspection inspection = inspect_and_convert(passes, report, session, rules, target, source);
+    Inspection inspection =
+        inspect_and_convert(passes, report, session, rules, target, source, common);
 
     // Read the result back and check it.
     passes.run("Validating", [&] {
@@ -449,7 +486,7 @@ int run_plan(const CommonOptions& common, const PlanOptions& o)
                           parse_backend(common.backend));
     });
     report.backend = session.backend;
-    inspect_and_convert(passes, report, session, rules, target, source);
+    inspect_and_convert(passes, report, session, rules, target, source, common);
     session.close();
   }
   report.status = "ok";

@@ -10,8 +10,9 @@
 namespace rehost {
 
 struct CommonOptions {
-  std::vector<std::string> rules_dirs; // after the built-in rules, in order
-  std::string backend = "auto";        // "auto", "native", "guestfs"
+  std::vector<std::string> rules_dirs;        // after the built-in rules, in order
+  std::string backend = "auto";               // "auto", "native", "guestfs"
+  std::chrono::seconds command_timeout{1800}; // a guest command running longer is stopped
 };
 
 struct InspectOptions {

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -337,6 +338,20 @@ Result<void> DirGuest::rename(const std::string& from, const std::string& to)
     return fail("rename {} to {}: {}", from, to, std::strerror(errno));
   }
   return {};
+}
+
+Result<SpaceInfo> DirGuest::free_space(const std::string& path)
+{
+  int fd = open_in_root(path, O_PATH);
+  if (fd < 0) {
+    return fail("{}: {}", path, std::strerror(-fd));
+  }
+  Fd file(fd);
+  struct statvfs st;
+  if (fstatvfs(file.get(), &st) != 0) {
+    return fail("{}: {}", path, std::strerror(errno));
+  }
+  return SpaceInfo{static_cast<uint64_t>(st.f_bfree) * st.f_frsize, st.f_ffree};
 }
 
 Result<void> DirGuest::copy(const std::string& from, const std::string& to)

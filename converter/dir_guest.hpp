@@ -35,6 +35,7 @@ public:
   Result<std::string> read_link(const std::string& path) override;
   Result<void> remove(const std::string& path) override;
   Result<void> rename(const std::string& from, const std::string& to) override;
+  Result<SpaceInfo> free_space(const std::string& path) override;
   Result<void> copy(const std::string& from, const std::string& to) override;
   Result<void> make_dirs(const std::string& path) override;
   Result<void> download(const std::string& path, const std::string& host_path) override;

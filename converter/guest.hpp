@@ -23,6 +23,11 @@ struct FileInfo {
   uint32_t mode = 0; // permission bits
 };
 
+struct SpaceInfo {
+  uint64_t free_bytes = 0; // available to root
+  uint64_t free_inodes = 0;
+};
+
 struct CommandResult {
   int exit_status = 0;
   std::string out;
@@ -71,6 +76,9 @@ public:
 
   // Renames within the guest.
   virtual Result<void> rename(const std::string& from, const std::string& to) = 0;
+
+  // Free space and inodes of the file system holding `path`.
+  virtual Result<SpaceInfo> free_space(const std::string& path) = 0;
 
   // Copies a regular file within the guest, keeping its mode.
   virtual Result<void> copy(const std::string& from, const std::string& to) = 0;

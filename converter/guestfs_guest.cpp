@@ -442,6 +442,18 @@ Result<void> GuestfsGuest::rename(const std::string& from, const std::string& to
   return {};
 }
 
+Result<SpaceInfo> GuestfsGuest::free_space(const std::string& path)
+{
+  struct guestfs_statvfs* st = guestfs_statvfs(m_g, path.c_str());
+  if (!st) {
+    return fail("{}: {}", path, last_error());
+  }
+  SpaceInfo info{static_cast<uint64_t>(st->bfree) * static_cast<uint64_t>(st->frsize),
+                 static_cast<uint64_t>(st->ffree)};
+  guestfs_free_statvfs(st);
+  return info;
+}
+
 Result<void> GuestfsGuest::copy(const std::string& from, const std::string& to)
 {
   if (guestfs_cp_a(m_g, from.c_str(), to.c_str()) != 0) {

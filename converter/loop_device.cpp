@@ -13,7 +13,10 @@ namespace rehost {
 LoopDevice::~LoopDevice()
 {
   if (m_fd >= 0) {
-    close(m_fd); // autoclear detaches it once nothing uses it
+    // Detach now when nothing uses it (autoclear would do it later, asynchronously, and the
+    // export behind it must not be stopped while a loop device still holds its file).
+    ioctl(m_fd, LOOP_CLR_FD, 0);
+    close(m_fd);
   }
 }
 
@@ -27,6 +30,7 @@ LoopDevice& LoopDevice::operator=(LoopDevice&& other) noexcept
 {
   if (this != &other) {
     if (m_fd >= 0) {
+      ioctl(m_fd, LOOP_CLR_FD, 0);
       close(m_fd);
     }
     m_path = std::move(other.m_path);

@@ -58,6 +58,11 @@ int main(int argc, char** argv)
   if (const char* env = std::getenv("REHOST_BACKEND"); env && *env) {
     common.backend = env;
   }
+  int command_timeout = 1800;
+  app.add_option("--command-timeout", command_timeout,
+                 "Seconds a guest command (initramfs rebuild, ...) may run before it is stopped")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--backend", common.backend,
                  "How to reach the disk: native (mount it on this host; needs root), guestfs (a "
                  "libguestfs appliance), or auto (native when possible) [$REHOST_BACKEND]")
@@ -168,6 +173,7 @@ int main(int argc, char** argv)
 
   log::set_level(quiet ? log::Level::quiet : verbose ? log::Level::verbose : log::Level::normal);
   convert.boot_timeout = std::chrono::seconds(convert_boot_timeout);
+  common.command_timeout = std::chrono::seconds(command_timeout);
   validate.boot_timeout = std::chrono::seconds(validate_boot_timeout);
 
   try {

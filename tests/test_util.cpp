@@ -148,3 +148,30 @@ std::string single_error_line(const std::string& err)
 }
 
 } // namespace rehost::test
+
+namespace rehost::test {
+
+std::string make_ext4_disk_multi(const TempDir& dir, const std::string& name,
+                                 const std::vector<std::string>& trees, int part_mib)
+{
+  std::string disk = (dir.path() / name).string();
+  int size = 2 + part_mib * static_cast<int>(trees.size());
+  must_run({"truncate", "-s", std::to_string(size) + "M", disk});
+  std::string layout = "label: dos\n";
+  for (size_t i = 0; i < trees.size(); ++i) {
+    layout += "start=" + std::to_string(1 + part_mib * static_cast<int>(i))
+              + "MiB, size=" + std::to_string(part_mib) + "MiB, type=83\n";
+  }
+  must_run({"sh", "-c", "printf '" + layout + "' | sfdisk -q " + disk});
+  for (size_t i = 0; i < trees.size(); ++i) {
+    std::string part = disk + ".part";
+    must_run({"mkfs.ext4", "-q", "-F", "-d", trees[i], part, std::to_string(part_mib) + "M"});
+    must_run({"dd", "if=" + part, "of=" + disk, "bs=1M",
+              "seek=" + std::to_string(1 + part_mib * static_cast<int>(i)), "conv=notrunc,sparse",
+              "status=none"});
+    std::filesystem::remove(part);
+  }
+  return disk;
+}
+
+} // namespace rehost::test

@@ -61,3 +61,11 @@ std::string make_ext4_disk(const TempDir& dir, const std::string& name, const st
 std::string single_error_line(const std::string& err);
 
 } // namespace rehost::test
+
+namespace rehost::test {
+
+// A raw disk with one ext4 partition per tree (MBR, in order), no appliance needed.
+std::string make_ext4_disk_multi(const TempDir& dir, const std::string& name,
+                                 const std::vector<std::string>& trees, int part_mib = 40);
+
+} // namespace rehost::test

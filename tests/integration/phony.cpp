@@ -26,6 +26,7 @@ std::string write_phony_debian(const TempDir& dir, const std::string& rel)
     "kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko\n"
     "kernel/drivers/net/net_failover.ko:\n"
     "kernel/drivers/scsi/virtio_scsi.ko:\n"
+    "kernel/drivers/scsi/sd_mod.ko:\n"
     "kernel/drivers/net/ethernet/amazon/ena/ena.ko:\n");
   w("/lib/modules/" + k + "/modules.builtin", "kernel/drivers/virtio/virtio_pci.ko\n");
   w("/boot/grub/grub.cfg",
@@ -140,10 +141,11 @@ std::string write_runnable_debian(const TempDir& dir, const std::string& rel)
   script("/usr/sbin/update-initramfs", k_update_initramfs);
   script("/usr/sbin/update-grub", k_update_grub);
   script("/usr/bin/dpkg", k_dpkg);
-  for (const char* m : {"kernel/drivers/nvme/host/nvme.ko", "kernel/drivers/nvme/host/nvme-core.ko",
-                        "kernel/drivers/block/virtio_blk.ko", "kernel/drivers/net/virtio_net.ko",
-                        "kernel/drivers/net/net_failover.ko", "kernel/drivers/scsi/virtio_scsi.ko",
-                        "kernel/drivers/net/ethernet/amazon/ena/ena.ko"}) {
+  for (const char* m :
+       {"kernel/drivers/nvme/host/nvme.ko", "kernel/drivers/nvme/host/nvme-core.ko",
+        "kernel/drivers/block/virtio_blk.ko", "kernel/drivers/net/virtio_net.ko",
+        "kernel/drivers/net/net_failover.ko", "kernel/drivers/scsi/virtio_scsi.ko",
+        "kernel/drivers/net/ethernet/amazon/ena/ena.ko", "kernel/drivers/scsi/sd_mod.ko"}) {
     dir.write(rel + "/lib/modules/" + k + "/" + m, std::string("module ") + m + "\n");
   }
   // The stub bootloader configuration names the root by device, as the original does.
