@@ -61,6 +61,9 @@ Vars target_vars(const ActionContext& c)
 
 std::string tail_lines(const std::string& text, size_t lines)
 {
+  if (text.empty()) {
+    return text; // a command that printed nothing
+  }
   size_t pos = text.size();
   size_t count = 0;
   while (pos > 0 && count <= lines) {
