@@ -11,9 +11,9 @@ namespace rehost {
 
 namespace {
 
-bool is_mountpoint(const std::string& path)
+bool is_mountpoint(int pid, const std::string& path)
 {
-  std::ifstream mounts("/proc/self/mountinfo");
+  std::ifstream mounts("/proc/" + std::to_string(pid) + "/mountinfo");
   std::string line;
   while (std::getline(mounts, line)) {
     // Field 5 is the mount point.
@@ -81,14 +81,15 @@ Result<BlockExport> BlockExport::start(const std::string& image, const std::stri
       "type=fuse,id=export0,node-name=disk0,mountpoint=" + escape(mountpoint)
           + ",writable=" + (writable ? "on" : "off"),
   };
-  auto daemon = BackgroundProcess::spawn(argv, e.m_log);
+  auto daemon = BackgroundProcess::spawn(argv, e.m_log, BackgroundProcess::Mounts::own);
   if (!daemon) {
     return std::unexpected(daemon.error());
   }
   e.m_daemon = std::move(*daemon);
   // Ready when the FUSE file system is mounted on the file.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!is_mountpoint(mountpoint)) {
+  e.m_path = "/proc/" + std::to_string(e.m_daemon.pid()) + "/root" + mountpoint;
+  while (!is_mountpoint(e.m_daemon.pid(), mountpoint)) {
     if (!e.m_daemon.running()) {
       std::string why = first_line(e.m_log);
       return fail("{}: qemu-storage-daemon could not export it: {}", image,

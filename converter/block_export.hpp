@@ -4,6 +4,11 @@
 // output) or a vmdk is exported as a raw file by qemu-storage-daemon, whose qcow2 driver keeps
 // the backing file (the source) read-only. The daemon dies with rehost; stopping it cleanly
 // writes the qcow2 metadata.
+//
+// The daemon runs in a mount namespace of its own, and the raw file is reached through
+// /proc/PID/root. Were its FUSE mount in rehost's namespace, a killed rehost would leave the
+// daemon as the last process there, and tearing the namespace down (unmounting the guest file
+// systems, which write to the export) would wait for the daemon that is tearing it down.
 #pragma once
 
 #include <string>
@@ -24,7 +29,8 @@ public:
   static Result<BlockExport> start(const std::string& image, const std::string& format,
                                    const std::string& mountpoint, bool writable);
 
-  const std::string& path() const { return m_mountpoint; }
+  // The raw file, as this process reaches it.
+  const std::string& path() const { return m_path; }
 
   // Unmounts the export and stops the daemon, flushing the image; an error if it did not exit
   // cleanly.
@@ -32,7 +38,8 @@ public:
 
 private:
   BackgroundProcess m_daemon;
-  std::string m_mountpoint;
+  std::string m_mountpoint; // in the daemon's namespace
+  std::string m_path;       // /proc/PID/root + m_mountpoint
   std::string m_log;
 };
 

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -85,6 +86,40 @@ int open_dir_in_root(const std::string& root, const std::string& guest_path)
   return fd < 0 ? -saved : static_cast<int>(fd);
 }
 
+// The files a work directory holds (besides the device nodes in view/dev).
+const char* const k_work_files[] = {"/view/probe", "/view/root",     "/view/proc", "/view/dev",
+                                    "/view",       "/scratch.qcow2", "/disk.raw",  "/disk.raw.log"};
+
+void remove_work_files(const std::string& workdir)
+{
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(workdir + "/view/dev", ec)) {
+    if (e.is_block_file(ec)) {
+      ::remove(e.path().c_str());
+    }
+  }
+  for (const char* name : k_work_files) {
+    ::remove((workdir + name).c_str());
+  }
+  ::rmdir(workdir.c_str());
+}
+
+// Work directories of runs that were killed (their mounts died with their namespace).
+void remove_stale_workdirs()
+{
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/tmp", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("rehost-native-", 0) != 0) {
+      continue;
+    }
+    long pid = std::strtol(name.c_str() + 14, nullptr, 10);
+    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      remove_work_files(e.path().string());
+    }
+  }
+}
+
 } // namespace
 
 bool NativeDisk::available(std::string* why)
@@ -118,8 +153,9 @@ Result<std::unique_ptr<NativeDisk>> NativeDisk::open(const std::string& image,
   }
   std::unique_ptr<NativeDisk> disk(new NativeDisk());
   disk->m_access = access;
-  char work[] = "/tmp/rehost-native-XXXXXX";
-  if (!mkdtemp(work)) {
+  remove_stale_workdirs();
+  std::string work = "/tmp/rehost-native-" + std::to_string(getpid()) + "-XXXXXX";
+  if (!mkdtemp(work.data())) {
     return fail("cannot create a work directory in /tmp: {}", std::strerror(errno));
   }
   disk->m_workdir = work;
@@ -465,14 +501,7 @@ Result<void> NativeDisk::shutdown()
   }
   if (!m_workdir.empty()) {
     // Only what we made; never a recursive removal that could enter a mount left behind.
-    for (const auto& r : m_disk.filesystems) {
-      ::remove((m_workdir + "/view" + view_device(r.device)).c_str());
-    }
-    for (const char* name : {"/view/probe", "/view/root", "/view/proc", "/view/dev", "/view",
-                             "/scratch.qcow2", "/disk.raw", "/disk.raw.log"}) {
-      ::remove((m_workdir + name).c_str());
-    }
-    ::rmdir(m_workdir.c_str());
+    remove_work_files(m_workdir);
     m_workdir.clear();
   }
   return result;

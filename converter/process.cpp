@@ -5,6 +5,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -200,7 +202,7 @@ BackgroundProcess& BackgroundProcess::operator=(BackgroundProcess&& other) noexc
 }
 
 Result<BackgroundProcess> BackgroundProcess::spawn(const std::vector<std::string>& argv,
-                                                   const std::string& log_file)
+                                                   const std::string& log_file, Mounts mounts)
 {
   std::vector<char*> args;
   for (const auto& a : argv) {
@@ -216,6 +218,11 @@ Result<BackgroundProcess> BackgroundProcess::spawn(const std::vector<std::string
     // Dies with us, even on SIGKILL; and not if we already died before this line.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) {
+      _exit(1);
+    }
+    if (mounts == Mounts::own
+        && (unshare(CLONE_NEWNS) != 0
+            || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)) {
       _exit(1);
     }
     sigset_t none;

@@ -52,9 +52,14 @@ public:
   BackgroundProcess(BackgroundProcess&& other) noexcept;
   BackgroundProcess& operator=(BackgroundProcess&& other) noexcept;
 
-  // Starts argv with stdin from /dev/null and stdout/stderr to `log_file` (or /dev/null).
+  enum class Mounts { shared, own };
+
+  // Starts argv with stdin from /dev/null and stdout/stderr to `log_file` (or /dev/null). With
+  // Mounts::own it gets a private mount namespace: what it mounts only it sees (others reach it
+  // through /proc/PID/root), and its mounts are not torn down with ours.
   static Result<BackgroundProcess> spawn(const std::vector<std::string>& argv,
-                                         const std::string& log_file = {});
+                                         const std::string& log_file = {},
+                                         Mounts mounts = Mounts::shared);
   int pid() const { return m_pid; }
   // Whether it still runs.
   bool running();

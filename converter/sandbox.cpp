@@ -246,7 +246,9 @@ Result<CommandResult> run_in_sandbox(const SandboxOptions& o, const std::vector<
   options.timeout = o.timeout;
   options.merge_stderr = true;
   options.child_main = [&]() -> int {
-    // The launcher: new namespaces, then PID 1 of the new PID namespace.
+    // The launcher: new namespaces, then PID 1 of the new PID namespace. It dies with rehost
+    // (even a SIGKILL'd one), and the namespace's PID 1 dies with it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
       die("creating namespaces");
     }
