@@ -12,6 +12,7 @@ namespace rehost {
 struct CommonOptions {
   std::vector<std::string> rules_dirs; // after the built-in rules, in order
   std::string backend = "auto";        // "auto", "native", "guestfs"
+  std::string state_dir;               // --state-dir; "" for the default (resolve_state_dir)
 };
 
 struct InspectOptions {
