@@ -535,9 +535,10 @@ Result<Snapshot> take_snapshot(const std::string& volume, const std::string& sta
   }
   for (const auto& extent : facts->extents) {
     if (!extent.empty() && fs::path(extent).filename() != fs::path(volume).filename()) {
-      return fail("replica {}: a VMDK whose data is in other files ({}); copying it alone would "
-                  "not be a snapshot: replicate into a raw or qcow2 image",
-                  volume, extent);
+      return fail(
+          "replica {}: a VMDK whose data is in separate extent files ({}); copying it alone "
+          "would not be a snapshot: replicate into a raw or qcow2 image",
+          volume, extent);
     }
   }
   auto method = clone_file(volume, to);
