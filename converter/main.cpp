@@ -39,8 +39,8 @@ const char* k_exit_codes = R"(Exit codes:
   9  the machine's lifecycle or replication state does not allow the action
   10  the state store cannot be opened, read or written
   11  no point-in-time snapshot of the replica could be taken
-  A launch of several machines exits with the code of the first one that failed.
-  130  interrupted (SIGINT/SIGTERM); nothing was left behind)";
+  130  interrupted (SIGINT/SIGTERM); nothing was left behind
+A launch of several machines exits with the code of the first one that failed.)";
 
 } // namespace
 
@@ -209,6 +209,13 @@ int main(int argc, char** argv)
   auto* archive_cmd =
       app.add_subcommand("archive", "Hide a finalized machine from `rehost machines`");
   archive_cmd->add_option("NAME", archive_name, "The machine")->required();
+
+  // The lifecycle commands also take the global options after their name
+  // (`rehost launch web1 --mode test --state-dir DIR`).
+  for (auto* cmd : {machines_cmd, machines_add_cmd, replication_cmd, launch_cmd, jobs_cmd, job_cmd,
+                    job_log_cmd, finalize_cmd, archive_cmd}) {
+    cmd->fallthrough();
+  }
 
   try {
     app.parse(argc, argv);
