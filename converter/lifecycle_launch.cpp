@@ -85,24 +85,55 @@ void remove_target_files(const std::string& image)
   fs::remove(image + ".boot.log", ec);
 }
 
-// The progress lines of the child converter that start a step of the job log.
-void watch_converter_line(const std::string& line, JobLog& log)
-{
-  // "[   1.2s] Validating": the pass names of `rehost convert`.
-  size_t close = line.find("] ");
-  if (line.empty() || line[0] != '[' || close == std::string::npos) {
-    return;
+// Turns the progress lines of the child converter into the steps of the job log.
+class ConverterWatch {
+public:
+  ConverterWatch(JobLog& log, BootTest boot_test) : m_log(log), m_boot_test(boot_test) {}
+
+  void line(const std::string& line)
+  {
+    // "[   1.2s] Validating": the pass names of `rehost convert`.
+    size_t close = line.find("] ");
+    if (line.empty() || line[0] != '[' || close == std::string::npos) {
+      return;
+    }
+    std::string pass = line.substr(close + 2);
+    if (pass == "Validating") {
+      m_log.line("Finished converting");
+      m_log.line("Started validating");
+    } else if (pass == "Boot test") {
+      m_log.line("Started boot test");
+    } else if (pass.rfind("Writing a standalone", 0) == 0) {
+      finish_validating();
+      m_log.line("Started writing a standalone image");
+      m_flattening = true;
+    }
   }
-  std::string pass = line.substr(close + 2);
-  if (pass == "Validating") {
-    log.line("Finished converting");
-    log.line("Started validating");
-  } else if (pass == "Boot test") {
-    log.line("Started boot test");
-  } else if (pass.rfind("Writing a standalone", 0) == 0) {
-    log.line("Started writing a standalone image");
+
+  // The converter succeeded.
+  void finished()
+  {
+    finish_validating();
+    if (m_flattening) {
+      m_log.line("Finished writing the standalone image");
+    }
   }
-}
+
+private:
+  void finish_validating()
+  {
+    if (!m_validated) {
+      m_log.line(m_boot_test == BootTest::run ? "Finished validating (boot test passed)"
+                                              : "Finished validating");
+      m_validated = true;
+    }
+  }
+
+  JobLog& m_log;
+  BootTest m_boot_test;
+  bool m_validated = false;
+  bool m_flattening = false;
+};
 
 struct ConverterRun {
   int exit_status = -1;
@@ -114,7 +145,7 @@ struct ConverterRun {
 // Runs `argv` with the converter's output in `log_file`, watching its progress lines. The child
 // gets SIGKILL when this thread's process dies.
 ConverterRun run_converter(const std::string& executable, const std::vector<std::string>& argv,
-                           const std::string& log_file, JobLog& log)
+                           const std::string& log_file, ConverterWatch& watch)
 {
   std::ofstream out(log_file, std::ios::app);
   std::vector<char*> args;
@@ -141,7 +172,7 @@ ConverterRun run_converter(const std::string& executable, const std::vector<std:
     pending.append(chunk);
     size_t newline;
     while ((newline = pending.find('\n')) != std::string::npos) {
-      watch_converter_line(pending.substr(0, newline), log);
+      watch.line(pending.substr(0, newline));
       pending.erase(0, newline + 1);
     }
     return true;
@@ -381,7 +412,8 @@ private:
       argv.insert(argv.end(), {"--flatten", "qcow2"});
     }
     m_log.line(fmt::format("Started converting for {} (output in {})", m_machine.target, output));
-    ConverterRun run = run_converter(m_settings.executable, argv, output, m_log);
+    ConverterWatch watch(m_log, m_settings.boot_test);
+    ConverterRun run = run_converter(m_settings.executable, argv, output, watch);
     if (run.interrupted) {
       return step_failed(ExitCode::interrupted, "interrupted while converting");
     }
