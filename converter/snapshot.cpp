@@ -337,12 +337,6 @@ Result<void> consistent_copy(const std::string& volume, const std::string& to)
               volume, k_copy_attempts);
 }
 
-struct LogicalVolume {
-  std::string vg;
-  std::string lv;
-  std::string segtype;
-};
-
 std::optional<LogicalVolume> logical_volume(const std::string& device)
 {
   if (!have_program("lvs")) {
@@ -366,15 +360,7 @@ Result<Snapshot> lvm_snapshot(const std::string& volume, const LogicalVolume& or
                               const std::string& name)
 {
   const std::string snap = "rehost-" + name;
-  std::vector<std::string> argv = {"lvcreate", "-qq", "--snapshot", "--name", snap};
-  if (origin.segtype == "thin") {
-    // Thin snapshots share the pool; they are skipped at activation unless told otherwise.
-    argv.insert(argv.end(), {"--setactivationskip", "n", "--activate", "y"});
-  } else {
-    // Room for every block of the origin to change before the snapshot is removed.
-    argv.insert(argv.end(), {"--extents", "100%ORIGIN"});
-  }
-  argv.push_back(origin.vg + "/" + origin.lv);
+  std::vector<std::string> argv = lvcreate_snapshot_command(origin, snap);
   auto r = run_tool(argv);
   if (!r || !r->ok()) {
     return fail("replica {}: cannot make an LVM snapshot of {}/{}: {}; free space in volume group "
@@ -441,6 +427,19 @@ std::string to_token(SnapshotMethod method)
     return "device-copy";
   }
   return "unknown";
+}
+
+std::vector<std::string> lvcreate_snapshot_command(const LogicalVolume& origin,
+                                                   const std::string& snapshot_name)
+{
+  std::vector<std::string> argv = {"lvcreate", "-qq", "--snapshot", "--name", snapshot_name};
+  if (origin.segtype == "thin") {
+    argv.insert(argv.end(), {"--setactivationskip", "n", "--activate", "y"});
+  } else {
+    argv.insert(argv.end(), {"--extents", "100%ORIGIN"});
+  }
+  argv.push_back(origin.vg + "/" + origin.lv);
+  return argv;
 }
 
 std::optional<SnapshotMethod> parse_snapshot_method(const std::string& token)

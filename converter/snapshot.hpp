@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "converter/error.hpp"
 
@@ -53,6 +54,20 @@ Result<SnapshotMethod> clone_file(const std::string& from, const std::string& to
 // "rehost-<name>". The error names the volume and what to do.
 Result<Snapshot> take_snapshot(const std::string& volume, const std::string& staging_dir,
                                const std::string& name);
+
+// An LVM logical volume, as `lvs` describes it.
+struct LogicalVolume {
+  std::string vg;
+  std::string lv;
+  std::string segtype; // "linear", "striped", "thin", ...
+};
+
+// The lvcreate command that snapshots `origin` as the volume `snapshot_name`: a thin snapshot
+// (activated, which thin snapshots are not by default) for a thin volume, else a snapshot with
+// a copy-on-write area as large as the origin, so it stays valid however much the origin
+// changes before the snapshot is removed.
+std::vector<std::string> lvcreate_snapshot_command(const LogicalVolume& origin,
+                                                   const std::string& snapshot_name);
 
 // Removes a snapshot made by take_snapshot; one that is already gone is no error.
 Result<void> remove_snapshot(const std::string& path, SnapshotMethod method);

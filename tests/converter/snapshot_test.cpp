@@ -139,6 +139,16 @@ TEST_SUITE("unit")
     CHECK_FALSE(parse_snapshot_method("copy"));
   }
 
+  TEST_CASE("an LVM snapshot is thin for a thin volume, else as large as its origin")
+  {
+    CHECK(lvcreate_snapshot_command({"vg0", "web1", "linear"}, "rehost-web1-job3")
+          == std::vector<std::string>{"lvcreate", "-qq", "--snapshot", "--name", "rehost-web1-job3",
+                                      "--extents", "100%ORIGIN", "vg0/web1"});
+    CHECK(lvcreate_snapshot_command({"vg0", "db", "thin"}, "rehost-db-job1")
+          == std::vector<std::string>{"lvcreate", "-qq", "--snapshot", "--name", "rehost-db-job1",
+                                      "--setactivationskip", "n", "--activate", "y", "vg0/db"});
+  }
+
   TEST_CASE("removing a snapshot that is already gone is not an error")
   {
     TempDir dir;
