@@ -154,11 +154,10 @@ std::optional<GuestSession> open_native(const Source& source, const std::string&
     fatal(ExitCode::bad_source, "{}", roots.error().message);
   }
   // Roots the native backend does not look for (Windows on NTFS, ...) are the appliance's job.
-  bool foreign = std::any_of(session.disk.filesystems.begin(), session.disk.filesystems.end(),
-                             [](const Filesystem& f) {
-                               return f.type == "ntfs" || f.type == "hfsplus" || f.type == "ufs"
-                                      || f.type == "zfs_member";
-                             });
+  bool foreign = std::any_of(
+      session.disk.filesystems.begin(), session.disk.filesystems.end(), [](const Filesystem& f) {
+        return f.type == "ntfs" || f.type == "hfsplus" || f.type == "ufs" || f.type == "zfs_member";
+      });
   if (roots->empty() && foreign && backend != Backend::native) {
     log::debug("no Linux root, but file systems the appliance can read; using libguestfs");
     return std::nullopt;
