@@ -433,8 +433,7 @@ private:
       return step_failed(static_cast<ExitCode>(run.exit_status),
                          fmt::format("{} (report: {})", why, report));
     }
-    m_log.line(m_settings.boot_test == BootTest::run ? "Finished validating (boot test passed)"
-                                                     : "Finished validating");
+    watch.finished();
     return target;
   }
 
