@@ -1,6 +1,7 @@
 // The lifecycle commands on small phony disks: registering machines, the states that refuse an
 // action (with the state and the allowed actions in one error line), two test launches, a
 // failed launch, cutover, finalize and archive.
+#include <algorithm>
 #include <filesystem>
 
 #include <doctest/doctest.h>
@@ -280,9 +281,12 @@ TEST_SUITE("integration")
     CHECK(target.find("db1-cutover-job2.qcow2") != std::string::npos);
     auto info = nlohmann::json::parse(must_run({"qemu-img", "info", "--output=json", target}));
     CHECK_FALSE(info.contains("backing-filename"));
-    CHECK(in_order(log_messages(state, 2),
-                   {"Started cutover launch of db1", "Started writing a standalone image",
+    auto cutover_log = log_messages(state, 2);
+    CHECK(in_order(cutover_log,
+                   {"Started cutover launch of db1", "Started validating", "Finished validating",
+                    "Started writing a standalone image", "Finished writing the standalone image",
                     "Launched target " + target}));
+    CHECK(std::count(cutover_log.begin(), cutover_log.end(), "Finished validating") == 1);
 
     // After the cutover, no more launches; finalize removes the staging area.
     refused(rehost_in(state, {"launch", "db1", "--mode", "test"}), 9,
