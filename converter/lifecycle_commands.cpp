@@ -1,6 +1,8 @@
 #include "converter/lifecycle_commands.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
