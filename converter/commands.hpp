@@ -13,6 +13,7 @@ struct CommonOptions {
   std::vector<std::string> rules_dirs;        // after the built-in rules, in order
   std::string backend = "auto";               // "auto", "native", "guestfs"
   std::chrono::seconds command_timeout{1800}; // a guest command running longer is stopped
+  std::string state_dir;                      // --state-dir; "" for the default (resolve_state_dir)
 };
 
 struct InspectOptions {

@@ -23,6 +23,9 @@ enum class ExitCode : int {
   validation_failed = 6, // the converted guest did not pass validation or the boot test
   bad_rules = 7,         // a rule file or target profile is invalid
   output_failed = 8,     // OUTPUT cannot be written: missing directory, read-only, full
+  refused = 9,           // the machine's lifecycle or replication state does not allow the action
+  state_store = 10,      // the state store cannot be opened, read or written
+  snapshot_failed = 11,  // no point-in-time snapshot of the replica could be taken
   interrupted = 130,     // SIGINT or SIGTERM; nothing was left behind
 };
 

@@ -12,6 +12,8 @@
 #include "converter/commands.hpp"
 #include "converter/error.hpp"
 #include "converter/interrupt.hpp"
+#include "converter/lifecycle.hpp"
+#include "converter/lifecycle_commands.hpp"
 #include "converter/log.hpp"
 
 namespace {
@@ -34,7 +36,11 @@ const char* k_exit_codes = R"(Exit codes:
   6  validation or the boot test failed; no output was made
   7  a rule file or target profile is invalid
   8  the output cannot be written (missing or read-only directory, disk full)
-  130  interrupted (SIGINT/SIGTERM); nothing was left behind)";
+  9  the machine's lifecycle or replication state does not allow the action
+  10  the state store cannot be opened, read or written
+  11  no point-in-time snapshot of the replica could be taken
+  130  interrupted (SIGINT/SIGTERM); nothing was left behind
+A launch of several machines exits with the code of the first one that failed.)";
 
 } // namespace
 
@@ -68,6 +74,9 @@ int main(int argc, char** argv)
                  "libguestfs appliance), or auto (native when possible) [$REHOST_BACKEND]")
       ->check(CLI::IsMember({"auto", "native", "guestfs"}))
       ->capture_default_str();
+  app.add_option("--state-dir", common.state_dir,
+                 "Where the lifecycle commands keep machines, jobs, snapshots and targets "
+                 "[$REHOST_STATE_DIR, else $XDG_DATA_HOME/rehost or ~/.local/share/rehost]");
 
   // The subcommands, in the order --help lists them.
   InspectOptions inspect;
@@ -157,6 +166,87 @@ int main(int argc, char** argv)
   rules_explain_cmd->add_option("--root", explain.root,
                                 "The root device when the disk holds several OSes");
 
+  // The migration lifecycle: source machines, launches and their jobs, finalize, archive.
+  MachinesListOptions machines_list;
+  bool machines_json = false;
+  auto* machines_cmd = app.add_subcommand(
+      "machines", "List the source machines with their lifecycle and replication state");
+  machines_cmd->require_subcommand(0, 1);
+  machines_cmd->add_flag("--archived", machines_list.archived,
+                         "List the archived machines instead of the others");
+  machines_cmd->add_flag("--json", machines_json, "Print the machines as a JSON array");
+
+  MachinesAddOptions machines_add;
+  auto* machines_add_cmd = machines_cmd->add_subcommand(
+      "add", "Register a source machine by its replicated boot volume");
+  machines_add_cmd->add_option("NAME", machines_add.name, "The machine's name")->required();
+  machines_add_cmd
+      ->add_option("--volume", machines_add.volume,
+                   "The replica of its boot volume: an image file (raw, qcow2) or a block device")
+      ->required();
+  machines_add_cmd
+      ->add_option("-t,--target", machines_add.target, "Target platform (see `rehost targets`)")
+      ->capture_default_str();
+
+  ReplicationOptions replication;
+  auto* replication_cmd = machines_cmd->add_subcommand(
+      "replication", "Set a machine's replication state, as its replicator reports it");
+  replication_cmd->add_option("NAME", replication.name, "The machine")->required();
+  replication_cmd->add_option("STATE", replication.state, "initial-sync, continuous or stalled")
+      ->required()
+      ->check(CLI::IsMember(settable_replication_tokens()));
+
+  LaunchOptions launch;
+  int launch_boot_timeout = 600;
+  auto* launch_cmd = app.add_subcommand(
+      "launch", "Launch test or cutover targets: snapshot each replica, convert it, validate it");
+  launch_cmd->add_option("NAME", launch.names, "The machines to launch");
+  launch_cmd->add_option("--mode", launch.mode, "test or cutover")
+      ->required()
+      ->check(CLI::IsMember({"test", "cutover"}));
+  launch_cmd->add_flag("--all-ready", launch.all_ready,
+                       "Launch every machine that is ready for this mode");
+  launch_cmd->add_option("--parallel", launch.parallel, "Launch this many machines at a time")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  launch_cmd->add_flag("--boot-test", launch.boot_test,
+                       "Boot each target in qemu on the target's devices before declaring it done");
+  launch_cmd
+      ->add_option("--boot-timeout", launch_boot_timeout,
+                   "Seconds the boot test waits for a login prompt")
+      ->capture_default_str();
+
+  JobsOptions jobs;
+  bool jobs_json = false;
+  auto* jobs_cmd = app.add_subcommand("jobs", "List the launch and finalize jobs");
+  jobs_cmd->add_flag("--json", jobs_json, "Print the jobs as a JSON array");
+
+  JobLogOptions job_log;
+  bool job_log_json = false;
+  auto* job_cmd = app.add_subcommand("job", "Look at one job");
+  job_cmd->require_subcommand(1);
+  auto* job_log_cmd = job_cmd->add_subcommand("log", "Print a job's timestamped progress log");
+  job_log_cmd->add_option("ID", job_log.id, "The job (see `rehost jobs`)")->required();
+  job_log_cmd->add_flag("-f,--follow", job_log.follow, "Keep printing lines until the job ends");
+  job_log_cmd->add_flag("--json", job_log_json, "Print one JSON object per line");
+
+  std::string finalize_name;
+  auto* finalize_cmd = app.add_subcommand(
+      "finalize", "After the cutover: remove the staging snapshots, disconnect replication");
+  finalize_cmd->add_option("NAME", finalize_name, "The machine")->required();
+
+  std::string archive_name;
+  auto* archive_cmd =
+      app.add_subcommand("archive", "Hide a finalized machine from `rehost machines`");
+  archive_cmd->add_option("NAME", archive_name, "The machine")->required();
+
+  // The lifecycle commands also take the global options after their name
+  // (`rehost launch web1 --mode test --state-dir DIR`).
+  for (auto* cmd : {machines_cmd, machines_add_cmd, replication_cmd, launch_cmd, jobs_cmd, job_cmd,
+                    job_log_cmd, finalize_cmd, archive_cmd}) {
+    cmd->fallthrough();
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -175,6 +265,10 @@ int main(int argc, char** argv)
   convert.boot_timeout = std::chrono::seconds(convert_boot_timeout);
   common.command_timeout = std::chrono::seconds(command_timeout);
   validate.boot_timeout = std::chrono::seconds(validate_boot_timeout);
+  launch.boot_timeout = std::chrono::seconds(launch_boot_timeout);
+  machines_list.format = machines_json ? OutputFormat::json : OutputFormat::text;
+  jobs.format = jobs_json ? OutputFormat::json : OutputFormat::text;
+  job_log.format = job_log_json ? OutputFormat::json : OutputFormat::text;
 
   try {
     if (inspect_cmd->parsed()) {
@@ -200,6 +294,30 @@ int main(int argc, char** argv)
     }
     if (rules_explain_cmd->parsed()) {
       return run_rules_explain(common, explain);
+    }
+    if (machines_add_cmd->parsed()) {
+      return run_machines_add(common, machines_add);
+    }
+    if (replication_cmd->parsed()) {
+      return run_machines_replication(common, replication);
+    }
+    if (machines_cmd->parsed()) {
+      return run_machines_list(common, machines_list);
+    }
+    if (launch_cmd->parsed()) {
+      return run_launch(common, launch);
+    }
+    if (jobs_cmd->parsed()) {
+      return run_jobs(common, jobs);
+    }
+    if (job_log_cmd->parsed()) {
+      return run_job_log(common, job_log);
+    }
+    if (finalize_cmd->parsed()) {
+      return run_finalize(common, finalize_name);
+    }
+    if (archive_cmd->parsed()) {
+      return run_archive(common, archive_name);
     }
   } catch (const Fatal& e) {
     print_error(e.what());

@@ -19,7 +19,7 @@ TEST_SUITE("integration")
     std::string tree = write_phony_debian(dir, "root");
     std::string img = make_ext4_disk(dir, "phony.img", tree);
     std::string before = sha256_of(img);
-    auto r = run_rehost({"inspect", "--json", img});
+    auto r = run_rehost({"--backend", "guestfs", "inspect", "--json", img});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     auto j = nlohmann::json::parse(r.out);
@@ -38,6 +38,19 @@ TEST_SUITE("integration")
     CHECK(j["software"]["hypervisor_tools"] == nlohmann::json::array({"open-vm-tools"}));
     CHECK(j["boot"]["bootloader"] == "grub2");
     CHECK(j["appliance_launches"] == 1);
+    CHECK(sha256_of(img) == before);
+
+    // The native backend sees the same disk the same way, without an appliance.
+    auto n = run_rehost({"--backend", "auto", "inspect", "--json", img});
+    REQUIRE(n.exit_code == 0);
+    auto nj = nlohmann::json::parse(n.out);
+    CHECK(nj["os"] == j["os"]);
+    CHECK(nj["kernels"] == j["kernels"]);
+    CHECK(nj["disk"]["filesystems"] == j["disk"]["filesystems"]);
+    CHECK(nj["disk"]["partition_tables"] == j["disk"]["partition_tables"]);
+    if (nj["backend"] == "native") {
+      CHECK(nj["appliance_launches"] == 0);
+    }
     CHECK(sha256_of(img) == before);
 
     // The same tree as a directory gives the same OS and kernels (no disk information).
