@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "converter/batch.hpp"
 #include "converter/commands.hpp"
 #include "converter/error.hpp"
 #include "converter/interrupt.hpp"
@@ -95,10 +96,18 @@ int main(int argc, char** argv)
   auto* convert_cmd = app.add_subcommand(
       "convert",
       "Convert SOURCE for a target platform into a new image OUTPUT (SOURCE is never written)");
+  std::vector<std::string> convert_sources;
+  int convert_parallel = 0;
   convert_cmd
-      ->add_option("SOURCE", convert.source,
-                   "Disk image: raw, qcow2 or vmdk (the format is detected)")
+      ->add_option("SOURCE", convert_sources,
+                   "Disk image: raw, qcow2 or vmdk (the format is detected); several convert "
+                   "each into the directory -o names")
       ->required();
+  convert_cmd
+      ->add_option("--parallel", convert_parallel,
+                   "With several sources: how many conversions at once (default: from cores and "
+                   "memory)")
+      ->check(CLI::PositiveNumber);
   convert_cmd->add_option("-t,--target", convert.target, "Target platform (see `rehost targets`)")
       ->required();
   convert_cmd
@@ -275,6 +284,10 @@ int main(int argc, char** argv)
       return run_inspect(common, inspect);
     }
     if (convert_cmd->parsed()) {
+      if (convert_sources.size() > 1) {
+        return run_convert_batch(common, convert, convert_sources, convert_parallel);
+      }
+      convert.source = convert_sources.front();
       return run_convert(common, convert);
     }
     if (validate_cmd->parsed()) {

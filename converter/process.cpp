@@ -256,6 +256,21 @@ bool BackgroundProcess::running()
   return true;
 }
 
+bool BackgroundProcess::finished(int* status)
+{
+  if (m_pid <= 0) {
+    return true;
+  }
+  int raw = 0;
+  pid_t r = waitpid(m_pid, &raw, WNOHANG);
+  if (r != m_pid) {
+    return false;
+  }
+  m_pid = -1;
+  *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  return true;
+}
+
 int BackgroundProcess::stop(std::chrono::milliseconds grace)
 {
   if (m_pid <= 0) {

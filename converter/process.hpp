@@ -63,6 +63,8 @@ public:
   int pid() const { return m_pid; }
   // Whether it still runs.
   bool running();
+  // Whether it ended; if so, its exit status (or 128 + signal) is stored in `status`.
+  bool finished(int* status);
   // SIGTERM, then SIGKILL after `grace`; returns its exit status (-1 if killed).
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 

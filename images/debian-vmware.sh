@@ -39,11 +39,12 @@ case $tool in
       --customize-hook='sed -i "s/^MODULES=.*/MODULES=dep/" "$1/etc/initramfs-tools/initramfs.conf"'
     ) ;;
   dracut)
-    # Host-only on the original server; built here with exactly the drivers host-only mode
-    # found there (building host-only in this chroot would find this machine's disk).
+    # Host-only on the original server; rebuilt here without the drivers host-only mode would
+    # not have found there (building host-only in this chroot would find this machine's disk).
+    cloud_drivers="nvme nvme_core virtio_blk virtio_scsi virtio_net xen_blkfront xen_netfront hv_storvsc hv_netvsc hv_vmbus ena gve"
     initramfs_hooks=(
       --essential-hook='mkdir -p "$1/etc/dracut.conf.d"; printf "hostonly=\"yes\"\n" > "$1/etc/dracut.conf.d/10-hostonly.conf"'
-      --customize-hook="chroot \"\$1\" sh -c 'for k in \$(ls /lib/modules); do dracut --quiet --force --no-hostonly --drivers \"$vmware_drivers\" /boot/initrd.img-\$k \$k; done'"
+      --customize-hook="chroot \"\$1\" sh -c 'for k in \$(ls /lib/modules); do dracut --quiet --force --no-hostonly --omit-drivers \"$cloud_drivers\" --add-drivers \"$vmware_drivers\" /boot/initrd.img-\$k \$k; done'"
     ) ;;
   *) echo "images: unknown initramfs tool '$tool'" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <doctest/doctest.h>
@@ -295,5 +296,46 @@ actions:
     for (const auto& e : fs::directory_iterator(dir.path())) {
       CHECK(e.path().extension() != ".qcow2");
     }
+  }
+
+  TEST_CASE("several sources convert in parallel into one directory; a bad one fails alone")
+  {
+    if (!native_or_skip() || !have_tool_or_skip("busybox")) {
+      return;
+    }
+    TempDir dir;
+    std::string tree = write_runnable_debian(dir, "root");
+    std::string web = make_ext4_disk(dir, "web.img", tree);
+    std::string db = make_ext4_disk(dir, "db.img", tree);
+    dir.write("junk.img", std::string(1 << 20, 'x'));
+    std::string junk = dir.str() + "/junk.img";
+    fs::create_directory(dir.path() / "out");
+    std::string out = dir.str() + "/out";
+    std::string web_before = sha256_of(web);
+
+    auto usage = run_rehost({"convert", web, db, "--target", "kvm", "-o", out, "--report", "x"});
+    CHECK(usage.exit_code == 2);
+    CHECK(single_error_line(usage.err).find("--report cannot be used with several sources")
+          != std::string::npos);
+
+    auto r = run_rehost({"--backend", "native", "convert", web, db, junk, "--target", "kvm", "-o",
+                         out, "--parallel", "2"});
+    INFO("stdout:\n" << r.out << "stderr:\n" << r.err);
+    // The junk source's exit code (unreadable source) is the batch's.
+    CHECK(r.exit_code == 3);
+    CHECK(r.out.find("Converted 2 of 3 sources for kvm:") != std::string::npos);
+    CHECK(r.err.find("Converting 3 sources for kvm, 2 at a time") != std::string::npos);
+    for (const char* name : {"web", "db"}) {
+      INFO(name);
+      CHECK(fs::exists(fmt::format("{}/{}.qcow2", out, name)));
+      auto j = nlohmann::json::parse(read_file(fmt::format("{}/{}.json", out, name)));
+      CHECK(j["validation"]["passed"] == true);
+      CHECK(j["target"] == "kvm");
+    }
+    CHECK(!fs::exists(out + "/junk.qcow2"));
+    CHECK(read_file(out + "/junk.log").find("rehost: error:") != std::string::npos);
+    CHECK(r.out.find("FAILED") != std::string::npos);
+    CHECK(sha256_of(web) == web_before);
+    CHECK(loops_mentioning("rehost-native").empty());
   }
 }
