@@ -108,8 +108,8 @@ int run_convert_batch(const CommonOptions& common, const ConvertOptions& o,
     argv.insert(argv.end(), {"convert", job.source, "--target", o.target, "-o", job.output,
                              "--report", job.report});
     if (o.boot_test) {
-      argv.insert(argv.end(), {"--boot-test", "--boot-timeout",
-                               std::to_string(o.boot_timeout.count())});
+      argv.insert(argv.end(),
+                  {"--boot-test", "--boot-timeout", std::to_string(o.boot_timeout.count())});
     }
     if (!o.flatten_format.empty()) {
       argv.insert(argv.end(), {"--flatten", o.flatten_format});
@@ -145,7 +145,8 @@ int run_convert_batch(const CommonOptions& common, const ConvertOptions& o,
         continue;
       }
       job.exit_code = status;
-      job.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - job.start).count();
+      job.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - job.start).count();
       if (status == 0) {
         log::progress("Finished {} in {:.1f} s: {}", job.source, job.seconds, job.output);
       } else {
@@ -161,9 +162,9 @@ int run_convert_batch(const CommonOptions& common, const ConvertOptions& o,
   int failed = 0;
   std::string summary;
   for (const auto& job : jobs) {
-    summary += fmt::format("  {:<8} {:>7.1f} s  {}{}\n", job.exit_code == 0 ? "ok" : "FAILED",
-                           job.seconds, job.source,
-                           job.exit_code == 0 ? " -> " + job.output : ": " + job.error);
+    summary +=
+        fmt::format("  {:<8} {:>7.1f} s  {}{}\n", job.exit_code == 0 ? "ok" : "FAILED", job.seconds,
+                    job.source, job.exit_code == 0 ? " -> " + job.output : ": " + job.error);
     if (job.exit_code != 0) {
       ++failed;
       if (first_failure == 0) {
@@ -173,7 +174,7 @@ int run_convert_batch(const CommonOptions& common, const ConvertOptions& o,
   }
   std::fputs(fmt::format("Converted {} of {} sources for {}:\n{}", jobs.size() - failed,
                          jobs.size(), o.target, summary)
-               .c_str(),
+                 .c_str(),
              stdout);
   if (failed) {
     fatal(static_cast<ExitCode>(first_failure), "{} of {} conversions failed (reports in {})",

@@ -32,8 +32,8 @@ void convert_and_boot(const std::string& target, const std::string& backend,
   TempDir dir;
   std::string output = dir.str() + "/" + target + ".qcow2";
   std::string report = dir.str() + "/" + target + ".json";
-  std::vector<std::string> args = {"--backend", backend, "convert", source, "--target", target,
-                                   "-o", output, "--report", report};
+  std::vector<std::string> args = {"--backend", backend, "convert", source,     "--target",
+                                   target,      "-o",    output,    "--report", report};
   if (boot) {
     args.push_back("--boot-test");
   }
