@@ -101,13 +101,18 @@ Result<std::string> grubenv_set(const std::string& text, const std::string& name
 {
   auto lines = raw_lines(text);
   std::string line = name + "=" + escape(value);
+  // grub sets the variables in order, so a later duplicate would win: it goes.
   bool done = false;
+  std::vector<std::string> out;
   for (auto& l : lines) {
-    if (name_of(l) == name && !done) {
-      l = line;
+    if (name_of(l) != name) {
+      out.push_back(std::move(l));
+    } else if (!done) {
+      out.push_back(line);
       done = true;
     }
   }
+  lines = std::move(out);
   if (!done) {
     lines.push_back(line);
   }

@@ -23,8 +23,9 @@ std::vector<std::pair<std::string, std::string>> parse_grubenv(const std::string
 
 std::optional<std::string> grubenv_get(const std::string& text, const std::string& name);
 
-// The block with `name` set to `value` (in place, or appended), padded to the size of `text`
-// (1024 bytes for an empty or shorter text). Fails when the variables would not fit.
+// The block with `name` set to `value` (in place, later duplicates dropped, or appended), padded to
+// the size of `text` (1024 bytes for an empty or shorter text). Fails when the variables would not
+// fit.
 Result<std::string> grubenv_set(const std::string& text, const std::string& name,
                                 const std::string& value);
 

@@ -65,3 +65,13 @@ TEST_SUITE("unit")
     CHECK(out.error().message.find("1024-byte block") != std::string::npos);
   }
 }
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("setting a grubenv variable drops its later duplicates, which grub would prefer")
+  {
+    auto out = grubenv_set(block("saved_entry=a\nx=1\nsaved_entry=b\n"), "saved_entry", "c");
+    REQUIRE(out);
+    CHECK(*out == block("saved_entry=c\nx=1\n"));
+  }
+}
