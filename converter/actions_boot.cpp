@@ -130,8 +130,7 @@ Result<void> uefi_fallback(ActionContext& c, const Action& a, ActionRecord& reco
   return {};
 }
 
-// --- selinux_relabel
-// ------------------------------------------------------------------------------
+// --- selinux_relabel ----------------------------------------------------------------------------
 
 // Files the conversion wrote carry no SELinux label: an enforcing guest would deny them at
 // boot. /.autorelabel makes the first boot relabel everything (DOMAIN.md, "SELinux").

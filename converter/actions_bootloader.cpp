@@ -78,8 +78,7 @@ bool names_kernel(const std::string& path, const KernelInfo& kernel)
          && (base == basename_of(kernel.image) || base.ends_with("-" + kernel.version));
 }
 
-// --- boot_entry_args
-// ------------------------------------------------------------------------------
+// --- boot_entry_args ----------------------------------------------------------------------------
 
 Result<void> boot_entry_args(ActionContext& c, const Action& a, ActionRecord& record)
 {
@@ -139,8 +138,7 @@ Result<void> boot_entry_args(ActionContext& c, const Action& a, ActionRecord& re
   return {};
 }
 
-// --- default_kernel
-// -------------------------------------------------------------------------------
+// --- default_kernel -----------------------------------------------------------------------------
 
 // The GRUB_DEFAULT value of the grub.cfg entry that boots `kernel` (not a recovery entry): its
 // position path ("1>2"), which update-grub reproduces as long as the kernels stay the same.

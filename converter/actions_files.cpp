@@ -120,8 +120,44 @@ Result<void> crypttab_to_uuid(ActionContext& c, const Action& a, ActionRecord& r
   return {};
 }
 
-// --- sysconfig_words
-// -------------------------------------------------------------------------------
+// --- device_map ----------------------------------------------------------------------------------
+
+// grub's device.map ties BIOS drives to the old controller's disk names; grub-install and
+// grub-probe on the target would look for disks that are not there. Whole-disk controller names
+// become the target's names, disk for disk.
+Result<void> device_map(ActionContext& c, const Action& a, ActionRecord& record)
+{
+  const std::string path = a.str("path");
+  if (c.target.first_disk.empty()) {
+    record.notes.push_back("the target names no first disk; device.map left as it is");
+    return {};
+  }
+  std::vector<std::string> renamed;
+  auto rename = [&](const std::string& dev) -> std::optional<std::string> {
+    auto name = bootloader::classify_device_name(dev);
+    if (name.kind != bootloader::DeviceNameKind::controller || name.partition != 0) {
+      return std::nullopt;
+    }
+    auto target = bootloader::disk_name_like(c.target.first_disk, name.disk);
+    if (target && *target != dev) {
+      renamed.push_back(dev + " to " + *target);
+      return target;
+    }
+    return std::nullopt;
+  };
+  auto transform = [&](const std::string& text) -> Result<std::string> {
+    return bootloader::rewrite_device_map(text, rename);
+  };
+  if (auto r = edit_guest_file(c, record, path, MissingFile::skip, transform); !r) {
+    return r;
+  }
+  if (!record.changes.empty()) {
+    record.summary = fmt::format("{}: {}", path, join(renamed, ", "));
+  }
+  return {};
+}
+
+// --- shell_var_words -----------------------------------------------------------------------------
 
 // A shell variable holding a word list (SUSE INITRD_MODULES="ahci sd_mod", RHEL
 // DEFAULTKERNEL): the listed words are added when missing.
@@ -287,6 +323,12 @@ std::vector<ActionType> file_action_types()
         {ParamSpec{"path", ParamType::string, true, "the file, e.g. /etc/crypttab"}},
         {}},
        crypttab_to_uuid},
+      {{"device_map",
+        "Rename the whole disks of grub's device.map from the old controller's names (/dev/sda, "
+        "/dev/xvdb) to the target's (first_disk of the target profile, disk for disk).",
+        {ParamSpec{"path", ParamType::string, true, "the file, e.g. /boot/grub2/device.map"}},
+        {}},
+       device_map},
       {{"shell_var_words",
         "Add words to a word-list shell variable (INITRD_MODULES=\"...\") when the file assigns "
         "it.",
