@@ -113,4 +113,18 @@ std::optional<std::string> appliance_name(const DeviceName& name)
   return out;
 }
 
+std::optional<std::string> disk_name_like(const std::string& first_disk, int index)
+{
+  if (index < 0 || index >= 26) {
+    return std::nullopt;
+  }
+  if (first_disk.starts_with("/dev/nvme") && first_disk.ends_with("0n1")) {
+    return first_disk.substr(0, first_disk.size() - 3) + std::to_string(index) + "n1";
+  }
+  if (first_disk.size() > 5 && first_disk.back() == 'a') {
+    return first_disk.substr(0, first_disk.size() - 1) + static_cast<char>('a' + index);
+  }
+  return std::nullopt;
+}
+
 } // namespace rehost::bootloader

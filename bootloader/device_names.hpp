@@ -30,6 +30,10 @@ struct DeviceName {
 
 DeviceName classify_device_name(const std::string& spec);
 
+// The name of disk `index` (0 for the first) on a controller whose first disk is `first_disk`:
+// "/dev/nvme0n1" -> "/dev/nvme2n1", "/dev/vda" -> "/dev/vdc", "/dev/xvda" -> "/dev/xvdc".
+std::optional<std::string> disk_name_like(const std::string& first_disk, int index);
+
 // The name libguestfs gives the same device ("/dev/sdb2" for /dev/xvdb2), for controller names.
 std::optional<std::string> appliance_name(const DeviceName& name);
 

@@ -32,6 +32,7 @@ Result<CommandResult> run_recorded(ActionContext& context, ActionRecord& record,
 // The action types of each area (actions_*.cpp).
 std::vector<ActionType> file_action_types();
 std::vector<ActionType> boot_action_types();
+std::vector<ActionType> bootloader_action_types();
 std::vector<ActionType> driver_action_types();
 std::vector<ActionType> package_action_types();
 std::vector<ActionType> network_action_types();

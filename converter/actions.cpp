@@ -156,11 +156,61 @@ bool device_resolves(const DiskInfo& disk, const std::string& spec)
   return true;
 }
 
+namespace {
+
+// "/boot/grub2/../efi/EFI/redhat/grubenv" -> "/boot/efi/EFI/redhat/grubenv", lexically.
+std::string normalise_path(const std::string& path)
+{
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = std::min(path.find('/', start), path.size());
+    std::string part = path.substr(start, end - start);
+    if (part == "..") {
+      if (!parts.empty()) {
+        parts.pop_back();
+      }
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    start = end + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) {
+    out += "/" + p;
+  }
+  return out.empty() ? "/" : out;
+}
+
+// Where a chain of symbolic links ends, inside the guest. Writing there keeps the links (RHEL's
+// /boot/grub2/grubenv links to the ESP's); writing the link itself would replace it with a file.
+std::string follow_links(Guest& guest, const std::string& path)
+{
+  std::string at = path;
+  for (int hops = 0; hops < 16; ++hops) {
+    auto info = guest.lstat(at);
+    if (!info || info->type != FileType::symlink) {
+      break;
+    }
+    auto link = guest.read_link(at);
+    if (!link) {
+      break;
+    }
+    at = normalise_path(link->starts_with("/") ? *link : at.substr(0, at.rfind('/')) + "/" + *link);
+  }
+  // A dangling link (or one aiming out of the guest) is edited as before: it is replaced.
+  auto end = guest.lstat(at);
+  return end && end->type == FileType::regular ? at : path;
+}
+
+} // namespace
+
 Result<void>
-edit_guest_file(ActionContext& c, ActionRecord& record, const std::string& path,
+edit_guest_file(ActionContext& c, ActionRecord& record, const std::string& link_path,
                 MissingFile missing,
                 const std::function<Result<std::string>(const std::string&)>& transform)
 {
+  const std::string path = follow_links(c.guest, link_path);
   auto info = c.guest.stat(path);
   if (!info) {
     return std::unexpected(info.error());
@@ -213,8 +263,8 @@ const std::vector<ActionType>& action_types()
 {
   static const std::vector<ActionType> k_types = [] {
     std::vector<ActionType> all;
-    for (auto area : {file_action_types, boot_action_types, driver_action_types,
-                      package_action_types, network_action_types}) {
+    for (auto area : {file_action_types, boot_action_types, bootloader_action_types,
+                      driver_action_types, package_action_types, network_action_types}) {
       for (auto& t : area()) {
         all.push_back(std::move(t));
       }

@@ -37,6 +37,8 @@ Result<void> run_action(ActionContext& context, const Action& action, ActionReco
 
 // Edits a guest text file through `transform` and records the change (nothing is written when
 // the text is unchanged). A missing file is passed as "" when `create` is true, else skipped.
+// A symbolic link is followed (inside the guest) and the file it ends at is written, so the
+// link stays.
 enum class MissingFile { skip, create };
 Result<void>
 edit_guest_file(ActionContext& context, ActionRecord& record, const std::string& path,

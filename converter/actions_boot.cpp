@@ -1,4 +1,5 @@
-// Actions on the boot configuration: kernel command lines.
+// Actions on the boot configuration: kernel command lines, the UEFI fallback loader, SELinux
+// relabelling.
 #include "converter/action_support.hpp"
 
 #include "bootloader/kernel_cmdline.hpp"
@@ -65,6 +66,97 @@ Result<void> kernel_args(ActionContext& c, const Action& a, ActionRecord& record
   return {};
 }
 
+// --- uefi_fallback -------------------------------------------------------------------------------
+
+// NVRAM boot entries stay behind on the old machine: the target's firmware finds only the
+// removable-media path \EFI\BOOT\BOOTX64.EFI (DOMAIN.md, "UEFI"). A distribution's shim
+// booted from there loads grubx64.efi from its own directory, so the companions go too.
+Result<void> uefi_fallback(ActionContext& c, const Action& a, ActionRecord& record)
+{
+  if (c.inspection.firmware != "uefi") {
+    record.notes.push_back("the guest boots with BIOS: no UEFI fallback loader needed");
+    return {};
+  }
+  const std::string esp = a.str("esp", "/boot/efi");
+  const std::string boot_dir = esp + "/EFI/BOOT";
+  const std::string fallback = boot_dir + "/" + a.str("fallback", "BOOTX64.EFI");
+  if (exists(c.guest, fallback)) {
+    return {};
+  }
+  auto vendors = c.guest.list_dir(esp + "/EFI");
+  if (!vendors) {
+    record.notes.push_back(
+        fmt::format("{}/EFI cannot be listed: {}", esp, vendors.error().message));
+    return {};
+  }
+  for (const auto& loader : a.list("loaders")) {
+    for (const auto& vendor : *vendors) {
+      if (vendor == "BOOT" || vendor == "boot") {
+        continue;
+      }
+      std::string dir = esp + "/EFI/" + vendor;
+      std::string from = dir + "/" + loader;
+      if (!exists(c.guest, from)) {
+        continue;
+      }
+      if (auto r = c.guest.make_dirs(boot_dir); !r) {
+        return r;
+      }
+      std::vector<std::pair<std::string, std::string>> copies = {{from, fallback}};
+      for (const auto& companion : a.list("companions")) {
+        if (exists(c.guest, dir + "/" + companion)
+            && !exists(c.guest, boot_dir + "/" + companion)) {
+          copies.emplace_back(dir + "/" + companion, boot_dir + "/" + companion);
+        }
+      }
+      for (const auto& [src, dst] : copies) {
+        if (auto r = c.guest.copy(src, dst); !r) {
+          return r;
+        }
+        FileChange change;
+        change.path = dst;
+        change.kind = "created";
+        if (auto info = c.guest.stat(dst)) {
+          change.after_size = info->size;
+        }
+        record.changes.push_back(std::move(change));
+      }
+      record.summary = fmt::format("{} copied to {}", from, fallback);
+      return {};
+    }
+  }
+  record.notes.push_back(fmt::format("no UEFI loader ({}) under {}/EFI: no fallback loader",
+                                     join(a.list("loaders"), ", "), esp));
+  return {};
+}
+
+// --- selinux_relabel ----------------------------------------------------------------------------
+
+// Files the conversion wrote carry no SELinux label: an enforcing guest would deny them at
+// boot. /.autorelabel makes the first boot relabel everything (DOMAIN.md, "SELinux").
+Result<void> selinux_relabel(ActionContext& c, const Action& a, ActionRecord& record)
+{
+  const std::string config = a.str("config", "/etc/selinux/config");
+  auto text = c.guest.read_file(config, k_default_read_limit);
+  if (!text) {
+    return {}; // no SELinux configuration: nothing to relabel
+  }
+  auto mode = shell_var(*text, "SELINUX");
+  if (mode != "enforcing" && mode != "permissive") {
+    return {};
+  }
+  const std::string flag = a.str("path", "/.autorelabel");
+  if (exists(c.guest, flag)) {
+    return {};
+  }
+  return edit_guest_file(
+      c, record, flag, MissingFile::create, [&](const std::string& t) -> Result<std::string> {
+        record.summary =
+            fmt::format("SELINUX={}: {} asks for a relabel at first boot", *mode, flag);
+        return t;
+      });
+}
+
 } // namespace
 
 std::vector<ActionType> boot_action_types()
@@ -83,6 +175,25 @@ std::vector<ActionType> boot_action_types()
          ParamSpec{"remove", ParamType::list, false, "extra argument keys to remove"}},
         {"target.console"}},
        kernel_args},
+      {{"uefi_fallback",
+        "On a UEFI guest without \\EFI\\BOOT\\BOOTX64.EFI on the ESP, copy the first of "
+        "`loaders` found in a vendor directory (EFI/debian, EFI/redhat, ...) there, with its "
+        "`companions`.",
+        {ParamSpec{"loaders", ParamType::list, true,
+                   "file names in order: shimx64.efi, grubx64.efi"},
+         ParamSpec{"companions", ParamType::list, false,
+                   "files copied next to it when present (grubx64.efi, mmx64.efi)"},
+         ParamSpec{"esp", ParamType::string, false, "where the ESP is mounted (/boot/efi)"},
+         ParamSpec{"fallback", ParamType::string, false, "the fallback name (BOOTX64.EFI)"}},
+        {}},
+       uefi_fallback},
+      {{"selinux_relabel",
+        "When SELINUX= is enforcing or permissive, create /.autorelabel so the first boot "
+        "relabels the files the conversion wrote.",
+        {ParamSpec{"config", ParamType::string, false, "the SELinux config (/etc/selinux/config)"},
+         ParamSpec{"path", ParamType::string, false, "the flag file (/.autorelabel)"}},
+        {}},
+       selinux_relabel},
   };
 }
 

@@ -1,6 +1,7 @@
 // Actions on configuration files: device names, shell variables, deletions, commands.
 #include "converter/action_support.hpp"
 
+#include "bootloader/crypttab.hpp"
 #include "bootloader/device_names.hpp"
 #include "bootloader/fstab.hpp"
 #include "converter/diff.hpp"
@@ -83,6 +84,112 @@ Result<void> fstab_to_uuid(ActionContext& c, const Action& a, ActionRecord& reco
   }
   if (disabled) {
     record.summary += fmt::format(", {} shared folder(s) disabled", disabled);
+  }
+  return {};
+}
+
+// --- crypttab_to_uuid ---------------------------------------------------------------------------
+
+Result<void> crypttab_to_uuid(ActionContext& c, const Action& a, ActionRecord& record)
+{
+  const std::string path = a.str("path");
+  const DiskInfo& disk = c.inspection.disk;
+  if (disk.filesystems.empty()) {
+    record.notes.push_back(
+        "no disk information (a directory guest): device names left as they are");
+    return {};
+  }
+  bootloader::DeviceLookup lookup;
+  lookup.stable = [&](const std::string& dev) { return stable_device_name(disk, dev); };
+  lookup.resolves = [&](const std::string& dev) { return device_resolves(disk, dev); };
+  int rewritten = 0;
+  auto transform = [&](const std::string& text) -> Result<std::string> {
+    auto r = bootloader::crypttab_to_stable(text, lookup);
+    rewritten = r.rewritten;
+    for (const auto& n : r.nofail) {
+      record.notes.push_back(fmt::format("{} {}: not on this disk; added nofail", path, n));
+    }
+    return r.text;
+  };
+  if (auto r = edit_guest_file(c, record, path, MissingFile::skip, transform); !r) {
+    return r;
+  }
+  if (!record.changes.empty()) {
+    record.summary = fmt::format("{}: {} device name(s) to UUID=", path, rewritten);
+  }
+  return {};
+}
+
+// --- device_map ----------------------------------------------------------------------------------
+
+// grub's device.map ties BIOS drives to the old controller's disk names; grub-install and
+// grub-probe on the target would look for disks that are not there. Whole-disk controller names
+// become the target's names, disk for disk.
+Result<void> device_map(ActionContext& c, const Action& a, ActionRecord& record)
+{
+  const std::string path = a.str("path");
+  if (c.target.first_disk.empty()) {
+    record.notes.push_back("the target names no first disk; device.map left as it is");
+    return {};
+  }
+  std::vector<std::string> renamed;
+  auto rename = [&](const std::string& dev) -> std::optional<std::string> {
+    auto name = bootloader::classify_device_name(dev);
+    if (name.kind != bootloader::DeviceNameKind::controller || name.partition != 0) {
+      return std::nullopt;
+    }
+    auto target = bootloader::disk_name_like(c.target.first_disk, name.disk);
+    if (target && *target != dev) {
+      renamed.push_back(dev + " to " + *target);
+      return target;
+    }
+    return std::nullopt;
+  };
+  auto transform = [&](const std::string& text) -> Result<std::string> {
+    return bootloader::rewrite_device_map(text, rename);
+  };
+  if (auto r = edit_guest_file(c, record, path, MissingFile::skip, transform); !r) {
+    return r;
+  }
+  if (!record.changes.empty()) {
+    record.summary = fmt::format("{}: {}", path, join(renamed, ", "));
+  }
+  return {};
+}
+
+// --- shell_var_words -----------------------------------------------------------------------------
+
+// A shell variable holding a word list (SUSE INITRD_MODULES="ahci sd_mod", RHEL
+// DEFAULTKERNEL): the listed words are added when missing.
+Result<void> shell_var_words(ActionContext& c, const Action& a, ActionRecord& record)
+{
+  const std::string path = a.str("path");
+  const std::string variable = a.str("variable");
+  std::vector<std::string> words = a.list("add");
+  if (a.str("target_drivers") == "true") {
+    for (const auto& d : c.target.all_drivers()) {
+      words.push_back(d);
+    }
+  }
+  std::vector<std::string> added;
+  auto transform = [&](const std::string& text) -> Result<std::string> {
+    auto value = shell_var(text, variable);
+    if (!value) {
+      return text;
+    }
+    std::string out = add_shell_var_words(text, variable, words);
+    for (const auto& w : words) {
+      if (!shell_var_has_word(text, variable, w)) {
+        added.push_back(w);
+      }
+    }
+    return out;
+  };
+  if (auto r = edit_guest_file(c, record, path, MissingFile::skip, transform); !r) {
+    return r;
+  }
+  if (!record.changes.empty()) {
+    record.summary = fmt::format("{}: {} += {}", path, variable, join(added));
   }
   return {};
 }
@@ -210,6 +317,28 @@ std::vector<ActionType> file_action_types()
         {ParamSpec{"path", ParamType::string, true, "the file, e.g. /etc/fstab"}},
         {}},
        fstab_to_uuid},
+      {{"crypttab_to_uuid",
+        "Rewrite controller-dependent device names in /etc/crypttab to UUID=; entries whose "
+        "device is not on this disk get nofail.",
+        {ParamSpec{"path", ParamType::string, true, "the file, e.g. /etc/crypttab"}},
+        {}},
+       crypttab_to_uuid},
+      {{"device_map",
+        "Rename the whole disks of grub's device.map from the old controller's names (/dev/sda, "
+        "/dev/xvdb) to the target's (first_disk of the target profile, disk for disk).",
+        {ParamSpec{"path", ParamType::string, true, "the file, e.g. /boot/grub2/device.map"}},
+        {}},
+       device_map},
+      {{"shell_var_words",
+        "Add words to a word-list shell variable (INITRD_MODULES=\"...\") when the file assigns "
+        "it.",
+        {ParamSpec{"path", ParamType::string, true, "the file"},
+         ParamSpec{"variable", ParamType::string, true, "the variable name"},
+         ParamSpec{"add", ParamType::list, false, "words to add"},
+         ParamSpec{"target_drivers", ParamType::string, false,
+                   "\"true\": add the target's storage and network drivers too"}},
+        {}},
+       shell_var_words},
       {{"shell_var_to_uuid",
         "Rewrite a device name held in a shell variable (RESUME=/dev/sda2) to UUID=.",
         {ParamSpec{"path", ParamType::string, true, "the file"},

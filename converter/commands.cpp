@@ -13,6 +13,7 @@
 #include "converter/boot_test.hpp"
 #include "converter/guestfs_guest.hpp"
 #include "converter/interrupt.hpp"
+#include "converter/kernel_choice.hpp"
 #include "converter/log.hpp"
 #include "converter/output.hpp"
 #include "converter/report.hpp"
@@ -168,6 +169,16 @@ void require_target_drivers(const Inspection& in, const TargetProfile& target)
             "install a kernel that has it",
             driver, target.name, kernels);
     }
+  }
+  // Each storage driver is in some kernel; whether one kernel has what the disk needs, and which
+  // kernel a default_kernel action would pick, is the boot kernel choice.
+  auto choice = choose_boot_kernel(in, target);
+  if (!choice) {
+    fatal(ExitCode::unsupported_guest, "{}", choice.error().message);
+  }
+  log::debug("boot kernel for {}: {}", target.name, choice->kernel->version);
+  for (const auto& note : choice->notes) {
+    log::debug("boot kernel: {}", note);
   }
 }
 

@@ -524,7 +524,8 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
   TargetProfile t;
   t.location = {file, 1, 1};
   check_keys(*root,
-             {"target", "description", "drivers", "kernel_args", "console", "network", "boot_test"},
+             {"target", "description", "drivers", "kernel_args", "console", "network", "boot_test",
+              "first_disk"},
              problems, "a target profile");
   auto str = [&](const YAML::Node& parent, const char* key, std::string& to, bool required) {
     if (auto n = parent[key]) {
@@ -536,6 +537,7 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
   str(*root, "target", t.name, true);
   str(*root, "description", t.description, true);
   str(*root, "console", t.console, false);
+  str(*root, "first_disk", t.first_disk, false);
   if (auto d = (*root)["drivers"]) {
     if (!d.IsMap()) {
       problems.add(d.Mark(), "drivers must be a mapping with storage and network lists");

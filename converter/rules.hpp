@@ -43,6 +43,7 @@ struct TargetProfile {
   std::vector<std::string> kernel_args_remove; // keys: "console"
   std::string console;                         // "ttyS0"
   std::string first_interface;                 // "ens5"
+  std::string first_disk;                      // "/dev/nvme0n1": how the guest sees its boot disk
   BootTestDevices boot_test;
 
   std::vector<std::string> all_drivers() const;

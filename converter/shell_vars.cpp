@@ -1,5 +1,6 @@
 #include "converter/shell_vars.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace rehost {
@@ -219,6 +220,55 @@ std::string unset_shell_var(const std::string& text, const std::string& name)
   }
   out.append(text, copied, std::string::npos);
   return out;
+}
+
+namespace {
+
+std::vector<std::string> words_of(const std::string& value)
+{
+  std::vector<std::string> words;
+  std::string w;
+  for (char ch : value + " ") {
+    if (ch == ' ' || ch == '\t' || ch == '\n') {
+      if (!w.empty()) {
+        words.push_back(w);
+      }
+      w.clear();
+    } else {
+      w += ch;
+    }
+  }
+  return words;
+}
+
+} // namespace
+
+bool shell_var_has_word(const std::string& text, const std::string& name, const std::string& word)
+{
+  auto value = shell_var(text, name);
+  if (!value) {
+    return false;
+  }
+  auto words = words_of(*value);
+  return std::find(words.begin(), words.end(), word) != words.end();
+}
+
+std::string add_shell_var_words(const std::string& text, const std::string& name,
+                                const std::vector<std::string>& words)
+{
+  auto value = shell_var(text, name);
+  if (!value) {
+    return text;
+  }
+  std::string v = *value;
+  auto have = words_of(v);
+  for (const auto& w : words) {
+    if (std::find(have.begin(), have.end(), w) == have.end()) {
+      v += (words_of(v).empty() ? "" : " ") + w;
+      have.push_back(w);
+    }
+  }
+  return v == *value ? text : set_shell_var(text, name, v);
 }
 
 } // namespace rehost

@@ -30,6 +30,14 @@ std::optional<std::string> shell_var(const std::string& text, const std::string&
 std::string set_shell_var(const std::string& text, const std::string& name,
                           const std::string& value);
 
+// Whether the value of `name` holds `word` as one of its blank-separated words.
+bool shell_var_has_word(const std::string& text, const std::string& name, const std::string& word);
+
+// `name` with each of `words` it lacks appended to its blank-separated list (INITRD_MODULES);
+// `text` itself when nothing is missing or `name` is not assigned.
+std::string add_shell_var_words(const std::string& text, const std::string& name,
+                                const std::vector<std::string>& words);
+
 // Removes every assignment of `name` (the lines go).
 std::string unset_shell_var(const std::string& text, const std::string& name);
 

@@ -39,3 +39,16 @@ TEST_SUITE("unit")
     CHECK_FALSE(appliance_name(classify_device_name("UUID=x")).has_value());
   }
 }
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("disk names follow the target's first disk, disk for disk")
+  {
+    CHECK(disk_name_like("/dev/nvme0n1", 0) == "/dev/nvme0n1");
+    CHECK(disk_name_like("/dev/nvme0n1", 2) == "/dev/nvme2n1");
+    CHECK(disk_name_like("/dev/vda", 1) == "/dev/vdb");
+    CHECK(disk_name_like("/dev/xvda", 3) == "/dev/xvdd");
+    CHECK_FALSE(disk_name_like("/dev/vda", 26));
+    CHECK_FALSE(disk_name_like("/dev/mmcblk0", 1));
+  }
+}

@@ -80,3 +80,28 @@ TEST_SUITE("unit")
     CHECK(record.changes.back().kind == "created");
   }
 }
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("edit_guest_file writes where a symbolic link points and keeps the link")
+  {
+    test::TempDir dir;
+    dir.write("root/boot/efi/EFI/redhat/grubenv", "old\n");
+    std::filesystem::create_directories(dir.path() / "root/boot/grub2");
+    std::filesystem::create_symlink("../efi/EFI/redhat/grubenv",
+                                    dir.path() / "root/boot/grub2/grubenv");
+    auto guest = DirGuest::open(dir.str() + "/root");
+    REQUIRE(guest);
+    Inspection in;
+    TargetProfile target;
+    ActionContext context{**guest, in, target};
+    ActionRecord record;
+    REQUIRE(edit_guest_file(
+        context, record, "/boot/grub2/grubenv", MissingFile::skip,
+        [](const std::string&) -> Result<std::string> { return std::string("new\n"); }));
+    CHECK(std::filesystem::is_symlink(dir.path() / "root/boot/grub2/grubenv"));
+    CHECK(test::read_file(dir.str() + "/root/boot/efi/EFI/redhat/grubenv") == "new\n");
+    REQUIRE(record.changes.size() == 1);
+    CHECK(record.changes[0].path == "/boot/efi/EFI/redhat/grubenv");
+  }
+}

@@ -267,3 +267,101 @@ TEST_SUITE("unit")
     CHECK(all.find("good.yaml") == std::string::npos);
   }
 }
+
+#include "converter/actions.hpp"
+#include "converter/dir_guest.hpp"
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("each built-in family rule matches its own guests and no other's")
+  {
+    auto set = load_rules({builtin_rules_dir()});
+    REQUIRE(set);
+    struct Guest {
+      std::string family, bootloader, initramfs_tool, rule;
+    };
+    for (const auto& g :
+         std::vector<Guest>{{"debian", "grub2", "initramfs-tools", "debian-family"},
+                            {"debian", "grub2", "dracut", "debian-dracut"},
+                            {"rhel", "grub2", "dracut", "rhel-family"},
+                            {"rhel", "grub-legacy", "dracut", "rhel-grub-legacy"},
+                            {"suse", "grub2", "dracut", "suse-family"},
+                            {"suse", "grub-legacy", "mkinitrd", "suse-grub-legacy"}}) {
+      Inspection in;
+      in.os.family = g.family;
+      in.bootloader = g.bootloader;
+      in.initramfs_tool = g.initramfs_tool;
+      std::vector<std::string> matched;
+      for (const auto& r : set->rules) {
+        if (rule_matches(r, in, "kvm")) {
+          matched.push_back(r.id);
+        }
+      }
+      CHECK(matched == std::vector<std::string>{g.rule});
+    }
+  }
+
+  TEST_CASE("the rhel-family rule's file edits convert a RHEL 9 guest for KVM")
+  {
+    auto set = load_rules({builtin_rules_dir()});
+    REQUIRE(set);
+    auto rule = std::find_if(set->rules.begin(), set->rules.end(),
+                             [](const Rule& r) { return r.id == "rhel-family"; });
+    REQUIRE(rule != set->rules.end());
+    test::TempDir dir;
+    dir.write("root/etc/default/grub",
+              "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX=\"crashkernel=1G-4G:192M "
+              "rd.lvm.lv=rhel/root console=tty0\"\n");
+    dir.write("root/boot/loader/entries/m-5.14.0-362.el9.x86_64.conf",
+              "title RHEL\nversion 5.14.0-362.el9.x86_64\nlinux /vmlinuz-5.14.0-362.el9.x86_64\n"
+              "options root=/dev/mapper/rhel-root ro console=tty0\n");
+    dir.write("root/boot/loader/entries/m-5.14.0-70.el9.x86_64.conf",
+              "title RHEL\nversion 5.14.0-70.el9.x86_64\nlinux /vmlinuz-5.14.0-70.el9.x86_64\n"
+              "options root=/dev/mapper/rhel-root ro console=tty0\n");
+    std::string env = "# GRUB Environment Block\nsaved_entry=m-5.14.0-362.el9.x86_64\n";
+    env.append(1024 - env.size(), '#');
+    dir.write("root/boot/grub2/grubenv", env);
+    dir.write(
+        "root/etc/sysconfig/network-scripts/ifcfg-ens192",
+        "DEVICE=ens192\nBOOTPROTO=none\nIPADDR=10.0.0.5\nPREFIX=24\nHWADDR=00:50:56:aa:bb:cc\n"
+        "ONBOOT=yes\n");
+    dir.write("root/etc/selinux/config", "SELINUX=enforcing\n");
+    auto guest = DirGuest::open(dir.str() + "/root");
+    REQUIRE(guest);
+    Inspection in;
+    in.os.family = "rhel";
+    in.default_kernel = "5.14.0-362.el9.x86_64";
+    for (const char* v : {"5.14.0-362.el9.x86_64", "5.14.0-70.el9.x86_64"}) {
+      KernelInfo k;
+      k.version = v;
+      k.image = std::string("/boot/vmlinuz-") + v;
+      auto state = k.version == "5.14.0-70.el9.x86_64" ? drivers::DriverState::module
+                                                       : drivers::DriverState::missing;
+      for (const auto& d : set->target("kvm")->all_drivers()) {
+        k.drivers[d] = state;
+      }
+      in.kernels.push_back(k);
+    }
+    ActionContext context{**guest, in, *set->target("kvm")};
+    for (const auto& action : rule->actions) {
+      if (action.type == "run" || action.type == "rebuild_initramfs"
+          || action.type == "remove_packages") {
+        continue; // these run the guest's own tools
+      }
+      ActionRecord record;
+      auto r = run_action(context, action, record);
+      CHECK_MESSAGE(r, action.type << ": " << (r ? "" : r.error().message));
+    }
+    auto read = [&](const std::string& p) { return test::read_file(dir.str() + "/root" + p); };
+    CHECK(read("/etc/default/grub").find("rd.lvm.lv=rhel/root console=ttyS0\"")
+          != std::string::npos);
+    CHECK(read("/boot/loader/entries/m-5.14.0-70.el9.x86_64.conf")
+              .ends_with("options root=/dev/mapper/rhel-root ro console=ttyS0\n"));
+    CHECK(read("/boot/grub2/grubenv").find("saved_entry=m-5.14.0-70.el9.x86_64\n")
+          != std::string::npos);
+    CHECK(read("/etc/sysconfig/network-scripts/ifcfg-ens3")
+          == "DEVICE=ens3\nBOOTPROTO=dhcp\nONBOOT=yes\n");
+    CHECK(std::filesystem::exists(dir.str() + "/root/.autorelabel"));
+    CHECK(read("/etc/dracut.conf.d/90-rehost-target.conf").find("virtio_blk") != std::string::npos);
+  }
+}

@@ -59,3 +59,22 @@ TEST_SUITE("unit")
     CHECK(unset_shell_var("B=2\n", "A") == "B=2\n");
   }
 }
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("words are added to a word-list variable once, keeping its quoting")
+  {
+    // /etc/sysconfig/kernel of SLES 11 (mkinitrd).
+    std::string text = "## Type: string\nINITRD_MODULES=\"ahci ata_piix sd_mod\"\n"
+                       "DOMU_INITRD_MODULES=\"xennet xenblk\"\n";
+    CHECK(shell_var_has_word(text, "INITRD_MODULES", "ata_piix"));
+    CHECK_FALSE(shell_var_has_word(text, "INITRD_MODULES", "ata"));
+    CHECK(add_shell_var_words(text, "INITRD_MODULES", {"sd_mod", "virtio_blk", "virtio_blk"})
+          == "## Type: string\nINITRD_MODULES=\"ahci ata_piix sd_mod virtio_blk\"\n"
+             "DOMU_INITRD_MODULES=\"xennet xenblk\"\n");
+    CHECK(add_shell_var_words(text, "INITRD_MODULES", {"ahci"}) == text);
+    CHECK(add_shell_var_words("X=1\n", "INITRD_MODULES", {"nvme"}) == "X=1\n");
+    CHECK(add_shell_var_words("INITRD_MODULES=\"\"\n", "INITRD_MODULES", {"nvme"})
+          == "INITRD_MODULES=\"nvme\"\n");
+  }
+}

@@ -1,0 +1,52 @@
+// Network configuration files other than ifupdown's: ifcfg (RHEL network-scripts, SUSE
+// wicked), netplan, NetworkManager keyfiles, and udev's 70-persistent-net.rules.
+//
+// Two edits per format, both pure text-to-text functions that leave comments and unrelated
+// lines byte for byte: remove MAC pinning (a configuration tied to the old NIC's address never
+// matches the target's NIC), and move the primary interface to DHCP under the name the first
+// NIC gets on the target (DOMAIN.md, "Network").
+#pragma once
+
+#include <string>
+
+namespace rehost {
+
+// --- ifcfg (/etc/sysconfig/network-scripts/ifcfg-*, /etc/sysconfig/network/ifcfg-*) ----------
+
+// Without HWADDR= and MACADDR= (RHEL) and LLADDR= (SUSE).
+std::string ifcfg_remove_mac(const std::string& text);
+
+// DHCP under `new_name`: DEVICE= and NAME= (when present) renamed, BOOTPROTO=dhcp, ONBOOT=yes
+// and STARTMODE=auto when the file uses them, static addresses (IPADDR*, NETMASK*, PREFIX*,
+// PREFIXLEN*, GATEWAY*, BROADCAST*, NETWORK*) and MAC pinning removed. DNS settings stay.
+std::string ifcfg_dhcp(const std::string& text, const std::string& new_name);
+
+// --- netplan (/etc/netplan/*.yaml) -----------------------------------------------------------
+
+// The first interface under `ethernets:`, or "".
+std::string netplan_primary_interface(const std::string& text);
+
+// Every `macaddress:` inside a `match:` of an ethernet goes; a `match:` left empty goes with the
+// `set-name:` that needed it.
+std::string netplan_remove_mac(const std::string& text);
+
+// The first ethernet renamed to `new_name`, with `dhcp4: true` and without match, set-name,
+// addresses, gateway4, gateway6 and routes. Returns `text` when there is no ethernet.
+std::string netplan_dhcp(const std::string& text, const std::string& new_name);
+
+// --- NetworkManager keyfiles (/etc/NetworkManager/system-connections/*.nmconnection) --------
+
+// Without `mac-address=` in the [ethernet] (or [802-3-ethernet]) section.
+std::string nm_keyfile_remove_mac(const std::string& text);
+
+// `interface-name=` set to `new_name` in [connection], [ipv4] method=auto without address*,
+// addresses and gateway, and no MAC pinning.
+std::string nm_keyfile_dhcp(const std::string& text, const std::string& new_name);
+
+// --- udev persistent net rules -----------------------------------------------------------------
+
+// The rules that name an interface after a MAC address (ATTR{address}=="..." with NAME=)
+// become comments.
+std::string persistent_net_remove_mac(const std::string& text);
+
+} // namespace rehost

@@ -1,0 +1,285 @@
+// The bootloader, network and boot action types run on a directory guest.
+#include "converter/actions.hpp"
+
+#include <doctest/doctest.h>
+
+#include "converter/dir_guest.hpp"
+#include "tests/test_util.hpp"
+
+using namespace rehost;
+using drivers::DriverState;
+
+namespace {
+
+Action make_action(const std::string& type, const std::map<std::string, std::string>& scalars,
+                   const std::map<std::string, std::vector<std::string>>& lists = {})
+{
+  Action a;
+  a.type = type;
+  for (const auto& [k, v] : scalars) {
+    a.params[k].scalar = v;
+  }
+  for (const auto& [k, v] : lists) {
+    a.params[k].is_list = true;
+    a.params[k].list = v;
+  }
+  return a;
+}
+
+TargetProfile kvm()
+{
+  TargetProfile t;
+  t.name = "kvm";
+  t.storage_drivers = {"virtio_blk"};
+  t.network_drivers = {"virtio_net"};
+  t.kernel_args_remove = {"console"};
+  t.kernel_args_add = {"console=ttyS0"};
+  t.first_interface = "ens3";
+  return t;
+}
+
+KernelInfo kernel(const std::string& version, bool has_drivers)
+{
+  KernelInfo k;
+  k.version = version;
+  k.image = "/boot/vmlinuz-" + version;
+  auto state = has_drivers ? DriverState::module : DriverState::missing;
+  k.drivers = {{"virtio_blk", state}, {"virtio_net", state}};
+  return k;
+}
+
+struct Fixture {
+  test::TempDir dir;
+  Inspection inspection;
+  TargetProfile target = kvm();
+
+  Result<void> run(const Action& a, ActionRecord& record)
+  {
+    auto guest = DirGuest::open(dir.str() + "/root");
+    REQUIRE(guest);
+    ActionContext context{**guest, inspection, target};
+    return run_action(context, a, record);
+  }
+  std::string read(const std::string& path) { return test::read_file(dir.str() + "/root" + path); }
+  bool exists(const std::string& path)
+  {
+    return std::filesystem::exists(dir.str() + "/root" + path);
+  }
+};
+
+} // namespace
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("boot_entry_args edits the options of every BLS entry")
+  {
+    Fixture f;
+    f.dir.write("root/boot/loader/entries/m-5.14.0-1.conf",
+                "title A\nlinux /vmlinuz-5.14.0-1\noptions root=UUID=r ro console=tty0\n");
+    f.dir.write("root/boot/loader/entries/m-5.14.0-2.conf",
+                "title B\nlinux /vmlinuz-5.14.0-2\noptions root=UUID=r ro\n");
+    f.dir.write("root/boot/loader/entries/README", "not an entry\n");
+    ActionRecord record;
+    REQUIRE(
+        f.run(make_action("boot_entry_args", {{"style", "bls"}, {"path", "/boot/loader/entries"}}),
+              record));
+    CHECK(record.changes.size() == 2);
+    CHECK(f.read("/boot/loader/entries/m-5.14.0-1.conf")
+          == "title A\nlinux /vmlinuz-5.14.0-1\noptions root=UUID=r ro console=ttyS0\n");
+    CHECK(f.read("/boot/loader/entries/m-5.14.0-2.conf")
+          == "title B\nlinux /vmlinuz-5.14.0-2\noptions root=UUID=r ro console=ttyS0\n");
+    CHECK(f.read("/boot/loader/entries/README") == "not an entry\n");
+  }
+
+  TEST_CASE("boot_entry_args edits grubenv kernelopts and keeps the block size")
+  {
+    Fixture f;
+    std::string env = "# GRUB Environment Block\nkernelopts=root=/dev/mapper/rhel-root ro "
+                      "console=tty0\nsaved_entry=x\n";
+    env.append(1024 - env.size(), '#');
+    f.dir.write("root/boot/grub2/grubenv", env);
+    ActionRecord record;
+    REQUIRE(f.run(
+        make_action("boot_entry_args", {{"style", "grubenv"}, {"path", "/boot/grub2/grubenv"}}),
+        record));
+    std::string out = f.read("/boot/grub2/grubenv");
+    CHECK(out.size() == 1024);
+    CHECK(out.find("kernelopts=root=/dev/mapper/rhel-root ro console=ttyS0\nsaved_entry=x\n")
+          != std::string::npos);
+  }
+
+  TEST_CASE("default_kernel picks the newest kernel with the target's drivers in menu.lst")
+  {
+    Fixture f;
+    f.inspection.kernels = {kernel("2.6.32-754.el6.x86_64", false),
+                            kernel("2.6.32-696.el6.x86_64", true)};
+    f.inspection.default_kernel = "2.6.32-754.el6.x86_64";
+    f.dir.write("root/boot/grub/grub.conf",
+                "default=0\ntimeout=5\n"
+                "title new\n\tkernel /vmlinuz-2.6.32-754.el6.x86_64 ro\n"
+                "title old\n\tkernel /vmlinuz-2.6.32-696.el6.x86_64 ro\n");
+    ActionRecord record;
+    REQUIRE(f.run(
+        make_action("default_kernel", {{"style", "grub-legacy"}, {"path", "/boot/grub/grub.conf"}}),
+        record));
+    CHECK(f.read("/boot/grub/grub.conf").starts_with("default=1\ntimeout=5\n"));
+    CHECK(record.summary.find("2.6.32-696.el6.x86_64 boots by default") != std::string::npos);
+    REQUIRE_FALSE(record.notes.empty());
+    CHECK(record.notes[0].find("2.6.32-754.el6.x86_64 passed over: it lacks virtio_blk")
+          != std::string::npos);
+  }
+
+  TEST_CASE("default_kernel sets saved_entry to the BLS entry of the chosen kernel")
+  {
+    Fixture f;
+    f.inspection.kernels = {kernel("5.14.0-9", false), kernel("5.14.0-8", true)};
+    f.inspection.default_kernel = "5.14.0-9";
+    f.dir.write("root/boot/loader/entries/abc-5.14.0-9.conf", "version 5.14.0-9\n");
+    f.dir.write("root/boot/loader/entries/abc-5.14.0-8.conf", "version 5.14.0-8\n");
+    f.dir.write("root/boot/grub2/grubenv", "");
+    ActionRecord record;
+    REQUIRE(
+        f.run(make_action("default_kernel", {{"style", "bls"}, {"path", "/boot/grub2/grubenv"}}),
+              record));
+    std::string env = f.read("/boot/grub2/grubenv");
+    CHECK(env.size() == 1024);
+    CHECK(env.find("\nsaved_entry=abc-5.14.0-8\n") != std::string::npos);
+  }
+
+  TEST_CASE("default_kernel fails naming the driver when no kernel can boot on the target")
+  {
+    Fixture f;
+    f.inspection.kernels = {kernel("4.19.0-6-amd64", false)};
+    f.dir.write("root/etc/default/grub", "GRUB_DEFAULT=0\n");
+    ActionRecord record;
+    auto r = f.run(
+        make_action("default_kernel", {{"style", "grub2"}, {"path", "/etc/default/grub"}}), record);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("none has the virtio_blk driver") != std::string::npos);
+  }
+
+  TEST_CASE("default_kernel on grub2 sets GRUB_DEFAULT to the entry of the chosen kernel")
+  {
+    Fixture f;
+    f.inspection.kernels = {kernel("6.1.0-13-amd64", false), kernel("5.10.0-26-amd64", true)};
+    f.inspection.default_kernel = "6.1.0-13-amd64";
+    f.inspection.bootloader_config = "/boot/grub/grub.cfg";
+    f.dir.write("root/boot/grub/grub.cfg",
+                "menuentry 'Debian GNU/Linux' {\n\tlinux /boot/vmlinuz-6.1.0-13-amd64 ro\n}\n"
+                "submenu 'Advanced options' {\n"
+                "\tmenuentry 'Debian, with Linux 6.1.0-13-amd64' {\n"
+                "\t\tlinux /boot/vmlinuz-6.1.0-13-amd64 ro\n\t}\n"
+                "\tmenuentry 'Debian, with Linux 5.10.0-26-amd64' {\n"
+                "\t\tlinux /boot/vmlinuz-5.10.0-26-amd64 ro\n\t}\n"
+                "\tmenuentry 'Debian, with Linux 5.10.0-26-amd64 (recovery mode)' {\n"
+                "\t\tlinux /boot/vmlinuz-5.10.0-26-amd64 ro single\n\t}\n"
+                "}\n");
+    f.dir.write("root/etc/default/grub", "# comment\nGRUB_DEFAULT=0\nGRUB_TIMEOUT=5\n");
+    ActionRecord record;
+    REQUIRE(
+        f.run(make_action("default_kernel", {{"style", "grub2"}, {"path", "/etc/default/grub"}}),
+              record));
+    CHECK(f.read("/etc/default/grub") == "# comment\nGRUB_DEFAULT=\"1>1\"\nGRUB_TIMEOUT=5\n");
+  }
+
+  TEST_CASE("selinux_relabel creates /.autorelabel only for enforcing or permissive guests")
+  {
+    Fixture f;
+    f.dir.write("root/etc/selinux/config", "SELINUX=enforcing\nSELINUXTYPE=targeted\n");
+    ActionRecord record;
+    REQUIRE(f.run(make_action("selinux_relabel", {}), record));
+    CHECK(f.exists("/.autorelabel"));
+    Fixture g;
+    g.dir.write("root/etc/selinux/config", "SELINUX=disabled\n");
+    ActionRecord none;
+    REQUIRE(g.run(make_action("selinux_relabel", {}), none));
+    CHECK_FALSE(g.exists("/.autorelabel"));
+  }
+
+  TEST_CASE("uefi_fallback copies the vendor's shim and grub to EFI/BOOT when missing")
+  {
+    Fixture f;
+    f.inspection.firmware = "uefi";
+    f.dir.write("root/boot/efi/EFI/redhat/shimx64.efi", "shim");
+    f.dir.write("root/boot/efi/EFI/redhat/grubx64.efi", "grub");
+    ActionRecord record;
+    auto a =
+        make_action("uefi_fallback", {},
+                    {{"loaders", {"shimx64.efi", "grubx64.efi"}}, {"companions", {"grubx64.efi"}}});
+    REQUIRE(f.run(a, record));
+    CHECK(f.read("/boot/efi/EFI/BOOT/BOOTX64.EFI") == "shim");
+    CHECK(f.read("/boot/efi/EFI/BOOT/grubx64.efi") == "grub");
+    ActionRecord again;
+    REQUIRE(f.run(a, again));
+    CHECK(again.changes.empty());
+  }
+
+  TEST_CASE("network_dhcp with ifcfg renames the primary file to the target's interface")
+  {
+    Fixture f;
+    f.dir.write("root/etc/sysconfig/network-scripts/ifcfg-eth0",
+                "DEVICE=eth0\nBOOTPROTO=static\nIPADDR=10.0.0.2\nHWADDR=00:11:22:33:44:55\n");
+    f.dir.write("root/etc/sysconfig/network-scripts/ifcfg-lo", "DEVICE=lo\n");
+    ActionRecord record;
+    REQUIRE(f.run(make_action("network_dhcp",
+                              {{"style", "ifcfg"}, {"path", "/etc/sysconfig/network-scripts"}}),
+                  record));
+    CHECK_FALSE(f.exists("/etc/sysconfig/network-scripts/ifcfg-eth0"));
+    CHECK(f.read("/etc/sysconfig/network-scripts/ifcfg-ens3") == "DEVICE=ens3\nBOOTPROTO=dhcp\n");
+    CHECK(f.read("/etc/sysconfig/network-scripts/ifcfg-lo") == "DEVICE=lo\n");
+  }
+
+  TEST_CASE("remove_mac_pinning edits each kind of file in the listed directories")
+  {
+    Fixture f;
+    f.dir.write("root/etc/netplan/50-cloud-init.yaml",
+                "network:\n  ethernets:\n    eth0:\n      match:\n        macaddress: aa\n"
+                "      set-name: eth0\n      dhcp4: true\n");
+    f.dir.write("root/etc/NetworkManager/system-connections/eth0.nmconnection",
+                "[ethernet]\nmac-address=AA\n");
+    f.dir.write("root/etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\nHWADDR=aa\n");
+    ActionRecord record;
+    REQUIRE(f.run(make_action("remove_mac_pinning", {},
+                              {{"paths",
+                                {"/etc/netplan", "/etc/NetworkManager/system-connections",
+                                 "/etc/sysconfig/network-scripts", "/etc/udev/rules.d"}}}),
+                  record));
+    CHECK(record.changes.size() == 3);
+    CHECK(f.read("/etc/netplan/50-cloud-init.yaml")
+          == "network:\n  ethernets:\n    eth0:\n      dhcp4: true\n");
+    CHECK(f.read("/etc/NetworkManager/system-connections/eth0.nmconnection") == "[ethernet]\n");
+    CHECK(f.read("/etc/sysconfig/network-scripts/ifcfg-eth0") == "DEVICE=eth0\n");
+  }
+
+  TEST_CASE("shell_var_words adds the target's drivers to SUSE INITRD_MODULES")
+  {
+    Fixture f;
+    f.dir.write("root/etc/sysconfig/kernel", "# modules\nINITRD_MODULES=\"ahci sd_mod\"\n"
+                                             "DOMU_INITRD_MODULES=\"xennet\"\n");
+    ActionRecord record;
+    REQUIRE(f.run(make_action("shell_var_words", {{"path", "/etc/sysconfig/kernel"},
+                                                  {"variable", "INITRD_MODULES"},
+                                                  {"target_drivers", "true"}}),
+                  record));
+    CHECK(f.read("/etc/sysconfig/kernel")
+          == "# modules\nINITRD_MODULES=\"ahci sd_mod virtio_blk virtio_net\"\n"
+             "DOMU_INITRD_MODULES=\"xennet\"\n");
+  }
+}
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("device_map renames the old controller's whole disks to the target's")
+  {
+    Fixture f;
+    f.target.first_disk = "/dev/nvme0n1";
+    f.dir.write("root/boot/grub2/device.map", "# this device map was generated by anaconda\n"
+                                              "(hd0)      /dev/sda\n(hd1)      /dev/sdb\n"
+                                              "(hd2) /dev/mapper/mpatha\n");
+    ActionRecord record;
+    REQUIRE(f.run(make_action("device_map", {{"path", "/boot/grub2/device.map"}}), record));
+    CHECK(f.read("/boot/grub2/device.map")
+          == "# this device map was generated by anaconda\n"
+             "(hd0)      /dev/nvme0n1\n(hd1)      /dev/nvme1n1\n(hd2) /dev/mapper/mpatha\n");
+  }
+}
