@@ -285,14 +285,20 @@ std::string to_text(const Inspection& in)
   line("Kernel cmdline", in.default_cmdline);
   for (const auto& k : in.kernels) {
     std::vector<std::string> have;
+    std::vector<std::string> missing;
     for (const auto& [name, state] : k.drivers) {
       if (state != drivers::DriverState::missing) {
         have.push_back(name + (state == drivers::DriverState::builtin ? " (built in)" : ""));
+      } else {
+        missing.push_back(name);
       }
     }
     line(k.version == in.default_kernel ? "Kernel (default)" : "Kernel",
          fmt::format("{} initramfs {}", k.version, k.initramfs.empty() ? "missing" : k.initramfs));
     out += fmt::format("  {:<16} {}\n", "target drivers", have.empty() ? "-" : join(have));
+    if (!missing.empty()) {
+      out += fmt::format("  {:<16} {}\n", "missing drivers", join(missing));
+    }
   }
   std::string host_only;
   if (in.initramfs_host_only) {

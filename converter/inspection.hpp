@@ -48,7 +48,7 @@ struct Inspection {
   std::optional<bool> initramfs_host_only; // images hold only the drivers of the current host
   std::string package_manager;             // "dpkg", "rpm", "pacman", ""
   std::string package_frontend;            // "apt", "dnf", "yum", "zypper", "pacman", ""
-  std::set<std::string> packages;          // installed package names (dpkg and pacman)
+  std::set<std::string> packages;          // installed names: dpkg, pacman, rpm in SQLite
   std::vector<std::string> hypervisor_tools;
   std::vector<std::string> cloud_tools;
   std::string selinux; // SELINUX= of /etc/selinux/config: "enforcing", "permissive", "disabled"

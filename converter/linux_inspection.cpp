@@ -1,7 +1,11 @@
 #include "converter/linux_inspection.hpp"
 
+#include <sqlite3.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <regex>
 #include <sstream>
 
@@ -624,6 +628,63 @@ std::set<std::string> pacman_installed(const std::vector<std::string>& dirs)
   return installed;
 }
 
+// RPM 4.16 and later (RHEL 9, Fedora 33+, Amazon Linux 2023) keep the database in SQLite, whose
+// Name index lists every installed package. Berkeley DB (older releases) and SUSE's ndb are
+// not read: there, tools are recognised by their files.
+std::optional<std::set<std::string>> rpm_sqlite_installed(Guest& guest, const std::string& path,
+                                                          Inspection& out)
+{
+  auto info = guest.stat(path);
+  if (!info || info->type != FileType::regular || info->size == 0) {
+    return std::nullopt;
+  }
+  if (info->size > (512u << 20)) {
+    out.warnings.push_back(fmt::format("{} is {} bytes; not read", path, info->size));
+    return std::nullopt;
+  }
+  auto head = guest.read_head(path, 16);
+  if (!head || *head != std::string("SQLite format 3\0", 16)) {
+    out.warnings.push_back(fmt::format("{} is not an SQLite database; ignored", path));
+    return std::nullopt;
+  }
+  std::string host = (std::filesystem::temp_directory_path()
+                      / fmt::format("rehost-rpmdb-{}-{}", getpid(), static_cast<const void*>(&out)))
+                         .string();
+  struct Remove {
+    std::string path;
+    ~Remove() { std::remove(path.c_str()); }
+  } cleanup{host};
+  if (auto r = guest.download(path, host); !r) {
+    out.warnings.push_back(r.error().message + "; installed rpm packages not read");
+    return std::nullopt;
+  }
+  // immutable: the copy has no -wal or -shm beside it and is never written.
+  sqlite3* db = nullptr;
+  std::string uri = "file:" + host + "?immutable=1";
+  std::set<std::string> names;
+  int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v2(db, "SELECT key FROM Name", -1, &stmt, nullptr);
+  }
+  while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+      if (const unsigned char* key = sqlite3_column_text(stmt, 0)) {
+        names.insert(reinterpret_cast<const char*>(key));
+      }
+    }
+  }
+  std::string error = db ? sqlite3_errmsg(db) : "out of memory";
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  if (rc != SQLITE_DONE) {
+    out.warnings.push_back(fmt::format("{}: {}; installed rpm packages not read", path, error));
+    return std::nullopt;
+  }
+  return names;
+}
+
 bool any_exists(Guest& guest, std::initializer_list<const char*> paths)
 {
   return std::any_of(paths.begin(), paths.end(), [&](const char* p) { return exists(guest, p); });
@@ -740,6 +801,14 @@ void inspect_linux_software(Guest& guest, Inspection& out)
     out.packages = dpkg_installed(*status);
   } else if (is_dir(guest, "/var/lib/rpm") || is_dir(guest, "/usr/lib/sysimage/rpm")) {
     out.package_manager = "rpm";
+    for (const char* db : {"/usr/lib/sysimage/rpm/rpmdb.sqlite", "/var/lib/rpm/rpmdb.sqlite"}) {
+      if (is_file(guest, db)) {
+        if (auto names = rpm_sqlite_installed(guest, db, out)) {
+          out.packages = std::move(*names);
+        }
+        break;
+      }
+    }
   } else if (is_dir(guest, "/var/lib/pacman/local")) {
     out.package_manager = "pacman";
     if (auto dirs = guest.list_dir("/var/lib/pacman/local")) {

@@ -1,6 +1,8 @@
 // Inspection of hostile or broken guests: a partial answer with warnings, never a crash or hang.
 #include "converter/inspection.hpp"
 
+#include <sqlite3.h>
+
 #include <chrono>
 #include <filesystem>
 
@@ -191,5 +193,42 @@ TEST_SUITE("unit")
     CHECK(text.find("Kernel (default):") != std::string::npos);
     CHECK(text.find("SELinux:") != std::string::npos);
     CHECK(text.find("permissive") != std::string::npos);
+  }
+
+  TEST_CASE("rpm's SQLite database gives the installed packages; a broken one a warning")
+  {
+    test::TempDir tmp;
+    write_base(tmp);
+    tmp.write("root/etc/redhat-release", "Red Hat Enterprise Linux release 9.3 (Plow)\n");
+    fs::create_directories(tmp.path() / "root/var/lib/rpm");
+    std::string db_path = (tmp.path() / "root/var/lib/rpm/rpmdb.sqlite").string();
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+    // The layout rpm 4.16 creates, in its WAL journal mode.
+    REQUIRE(
+        sqlite3_exec(db,
+                     "PRAGMA journal_mode=WAL;"
+                     "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB);"
+                     "CREATE TABLE Name (key TEXT NOT NULL, hnum INTEGER NOT NULL, "
+                     "idx INTEGER NOT NULL, UNIQUE (key, hnum, idx));"
+                     "INSERT INTO Name VALUES ('kernel', 1, 0), ('open-vm-tools', 2, 0), "
+                     "('cloud-init', 3, 0), ('WALinuxAgent', 4, 0);",
+                     nullptr, nullptr, nullptr)
+        == SQLITE_OK);
+    sqlite3_close(db);
+    auto in = inspect_dir(tmp);
+    REQUIRE(in);
+    CHECK(in->package_manager == "rpm");
+    CHECK(in->has_package("open-vm-tools"));
+    CHECK(in->packages.size() == 4);
+    CHECK(in->hypervisor_tools == std::vector<std::string>{"open-vm-tools"});
+    CHECK(in->cloud_tools == std::vector<std::string>{"cloud-init", "walinuxagent"});
+    CHECK(in->warnings.empty());
+
+    tmp.write("root/var/lib/rpm/rpmdb.sqlite", std::string("SQLite format 3\0", 16) + "garbage");
+    auto broken = inspect_dir(tmp);
+    REQUIRE(broken);
+    CHECK(broken->packages.empty());
+    CHECK(has_warning(*broken, "installed rpm packages not read"));
   }
 }
