@@ -254,7 +254,7 @@ std::string to_text(const Inspection& in)
     version =
         std::to_string(*in.os.major) + (in.os.minor ? "." + std::to_string(*in.os.minor) : "");
   }
-  line("OS", fmt::format("{} {} ({}, family {}, {})", in.os.id, version,
+  line("OS", fmt::format("{}{} ({}, family {}, {})", in.os.id, version.empty() ? "" : " " + version,
                          in.os.pretty_name.empty() ? in.os.name : in.os.pretty_name, in.os.family,
                          in.os.arch.empty() ? "arch unknown" : in.os.arch));
   for (const auto& t : in.disk.tables) {
