@@ -6,330 +6,19 @@
 
 #include <fmt/format.h>
 
-#include "bootloader/grub_cfg.hpp"
-#include "converter/shell_vars.hpp"
+#include "converter/linux_inspection.hpp"
 
 namespace rehost {
 
 namespace {
 
-constexpr size_t k_small_file = 1 << 20;
-
-bool ends_with(const std::string& s, const std::string& suffix)
+// A directory that holds a Linux root file system, even if its release files say nothing
+// useful.
+bool looks_like_linux_root(Guest& guest)
 {
-  return s.size() >= suffix.size()
-         && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool starts_with(const std::string& s, const std::string& prefix)
-{
-  return s.rfind(prefix, 0) == 0;
-}
-
-std::vector<std::string> list_or_empty(Guest& guest, const std::string& path)
-{
-  auto names = guest.list_dir(path);
-  return names ? *names : std::vector<std::string>{};
-}
-
-// Reads a file for inspection: missing is silent, anything else unreadable is a warning.
-std::optional<std::string> read_for_inspection(Guest& guest, const std::string& path,
-                                               Inspection& out, size_t limit = k_small_file)
-{
-  auto info = guest.stat(path);
-  if (!info || info->type == FileType::missing) {
-    return std::nullopt;
-  }
-  if (info->type != FileType::regular) {
-    out.warnings.push_back(fmt::format("{} is not a regular file; ignored", path));
-    return std::nullopt;
-  }
-  auto content = guest.read_file(path, limit);
-  if (!content) {
-    out.warnings.push_back(content.error().message + "; ignored");
-    return std::nullopt;
-  }
-  return *content;
-}
-
-std::set<std::string> dpkg_installed(const std::string& status)
-{
-  std::set<std::string> installed;
-  std::istringstream in(status);
-  std::string line;
-  std::string package;
-  bool ok = false;
-  auto flush = [&] {
-    if (!package.empty() && ok) {
-      installed.insert(package);
-    }
-    package.clear();
-    ok = false;
-  };
-  while (std::getline(in, line)) {
-    if (line.empty()) {
-      flush();
-    } else if (starts_with(line, "Package: ")) {
-      package = line.substr(9);
-    } else if (starts_with(line, "Status: ")) {
-      ok = ends_with(line, " installed") && line.find("not-installed") == std::string::npos
-           && line.find("config-files") == std::string::npos;
-    }
-  }
-  flush();
-  return installed;
-}
-
-void inspect_kernels(Guest& guest, Inspection& out)
-{
-  std::set<std::string> versions;
-  for (const auto& name : list_or_empty(guest, "/boot")) {
-    for (const char* prefix : {"vmlinuz-", "vmlinux-", "bzImage-"}) {
-      if (starts_with(name, prefix)) {
-        versions.insert(name.substr(std::string(prefix).size()));
-      }
-    }
-  }
-  for (const auto& version : versions) {
-    KernelInfo k;
-    k.version = version;
-    for (const char* prefix : {"vmlinuz-", "vmlinux-", "bzImage-"}) {
-      if (is_file(guest, "/boot/" + std::string(prefix) + version)) {
-        k.image = "/boot/" + std::string(prefix) + version;
-        break;
-      }
-    }
-    for (const auto& candidate :
-         {"/boot/initrd.img-" + version, "/boot/initramfs-" + version + ".img",
-          "/boot/initrd-" + version, "/boot/initrd-" + version + ".img"}) {
-      if (is_file(guest, candidate)) {
-        k.initramfs = candidate;
-        break;
-      }
-    }
-    k.debug = version.find("debug") != std::string::npos;
-    std::string moddir = "/lib/modules/" + version;
-    if (!is_dir(guest, moddir) && is_dir(guest, "/usr/lib/modules/" + version)) {
-      moddir = "/usr/lib/modules/" + version;
-    }
-    auto dep = read_for_inspection(guest, moddir + "/modules.dep", out, 16 << 20);
-    auto builtin = read_for_inspection(guest, moddir + "/modules.builtin", out, 16 << 20);
-    if (!dep) {
-      out.warnings.push_back(fmt::format("kernel {} has no {}/modules.dep", version, moddir));
-    }
-    auto index = drivers::ModuleIndex::parse(dep.value_or(""), builtin.value_or(""));
-    for (const auto& driver : catalog_drivers()) {
-      k.drivers[driver] = index.state(driver);
-    }
-    out.kernels.push_back(std::move(k));
-  }
-  std::sort(out.kernels.begin(), out.kernels.end(), [](const KernelInfo& a, const KernelInfo& b) {
-    return compare_versions(a.version, b.version) > 0;
-  });
-}
-
-void inspect_bootloader(Guest& guest, Inspection& out)
-{
-  for (const char* cfg : {"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg"}) {
-    if (is_file(guest, cfg)) {
-      out.bootloader = "grub2";
-      out.bootloader_config = cfg;
-      break;
-    }
-  }
-  if (out.bootloader.empty()) {
-    for (const char* cfg : {"/boot/grub/menu.lst", "/boot/grub/grub.conf"}) {
-      if (is_file(guest, cfg)) {
-        out.bootloader = "grub-legacy";
-        out.bootloader_config = cfg;
-        break;
-      }
-    }
-  }
-  if (out.bootloader.empty()) {
-    for (const char* cfg :
-         {"/boot/extlinux/extlinux.conf", "/boot/syslinux/syslinux.cfg", "/extlinux.conf"}) {
-      if (is_file(guest, cfg)) {
-        out.bootloader = "extlinux";
-        out.bootloader_config = cfg;
-        break;
-      }
-    }
-  }
-  bool esp = false;
-  for (const auto& table : out.disk.tables) {
-    for (const auto& p : table.partitions) {
-      if (std::find(p.flags.begin(), p.flags.end(), "esp") != p.flags.end()) {
-        esp = true;
-      }
-    }
-  }
-  out.firmware = esp || is_dir(guest, "/boot/efi/EFI") ? "uefi" : "bios";
-
-  if (out.bootloader == "grub2") {
-    auto text = read_for_inspection(guest, out.bootloader_config, out, 16 << 20);
-    if (text) {
-      auto config = bootloader::parse_grub_cfg(*text);
-      std::string saved;
-      size_t slash = out.bootloader_config.rfind('/');
-      if (auto env = read_for_inspection(guest, out.bootloader_config.substr(0, slash) + "/grubenv",
-                                         out)) {
-        saved = parse_shell_vars(*env)["saved_entry"];
-      }
-      if (auto entry = bootloader::default_entry(config, saved)) {
-        std::string base = entry->kernel.substr(entry->kernel.rfind('/') + 1);
-        for (const char* prefix : {"vmlinuz-", "vmlinux-", "bzImage-"}) {
-          if (starts_with(base, prefix)) {
-            out.default_kernel = base.substr(std::string(prefix).size());
-          }
-        }
-        out.default_cmdline = entry->args;
-      }
-    }
-  }
-  if (out.default_kernel.empty()) {
-    for (const auto& k : out.kernels) {
-      if (!k.debug) {
-        out.default_kernel = k.version;
-        break;
-      }
-    }
-  }
-}
-
-void inspect_software(Guest& guest, Inspection& out)
-{
-  if (auto status = read_for_inspection(guest, "/var/lib/dpkg/status", out, 64 << 20)) {
-    out.package_manager = "dpkg";
-    out.packages = dpkg_installed(*status);
-  } else if (is_dir(guest, "/var/lib/rpm") || is_dir(guest, "/usr/lib/sysimage/rpm")) {
-    out.package_manager = "rpm";
-  } else if (is_dir(guest, "/var/lib/pacman")) {
-    out.package_manager = "pacman";
-  }
-
-  if (exists(guest, "/usr/bin/dracut") || exists(guest, "/usr/sbin/dracut")
-      || exists(guest, "/sbin/dracut")) {
-    out.initramfs_tool = "dracut";
-  } else if (exists(guest, "/usr/sbin/update-initramfs")
-             || exists(guest, "/usr/sbin/mkinitramfs")) {
-    out.initramfs_tool = "initramfs-tools";
-  } else if (exists(guest, "/usr/bin/mkinitcpio")) {
-    out.initramfs_tool = "mkinitcpio";
-  } else if (exists(guest, "/sbin/mkinitrd") || exists(guest, "/usr/sbin/mkinitrd")) {
-    out.initramfs_tool = "mkinitrd";
-  }
-  if (out.initramfs_tool == "initramfs-tools") {
-    std::string policy = "most";
-    if (auto conf = read_for_inspection(guest, "/etc/initramfs-tools/initramfs.conf", out)) {
-      policy = shell_var(*conf, "MODULES").value_or(policy);
-    }
-    for (const auto& name : list_or_empty(guest, "/etc/initramfs-tools/conf.d")) {
-      if (auto conf = read_for_inspection(guest, "/etc/initramfs-tools/conf.d/" + name, out)) {
-        policy = shell_var(*conf, "MODULES").value_or(policy);
-      }
-    }
-    out.initramfs_modules_policy = policy;
-  }
-
-  struct Tool {
-    const char* name;
-    std::vector<const char*> packages;
-    std::vector<const char*> files;
-  };
-  const Tool hypervisor[] = {
-      {"open-vm-tools", {"open-vm-tools"}, {}},
-      {"vmware-tools", {}, {"/usr/bin/vmware-uninstall-tools.pl", "/etc/vmware-tools/locations"}},
-      {"virtualbox-guest-additions",
-       {"virtualbox-guest-utils", "virtualbox-guest-additions"},
-       {"/opt/VBoxGuestAdditions"}},
-      {"hyperv-daemons", {"hyperv-daemons"}, {}},
-      {"xe-guest-utilities", {"xe-guest-utilities"}, {"/usr/sbin/xe-daemon"}},
-  };
-  const Tool cloud[] = {
-      {"cloud-init", {"cloud-init"}, {"/usr/bin/cloud-init"}},
-      {"amazon-ssm-agent", {"amazon-ssm-agent"}, {"/usr/bin/amazon-ssm-agent"}},
-      {"qemu-guest-agent", {"qemu-guest-agent"}, {"/usr/sbin/qemu-ga", "/usr/bin/qemu-ga"}},
-      {"google-guest-agent", {"google-guest-agent"}, {"/usr/bin/google_guest_agent"}},
-      {"walinuxagent", {"walinuxagent", "WALinuxAgent"}, {"/usr/sbin/waagent"}},
-  };
-  auto detect = [&](const Tool& tool) {
-    for (const char* p : tool.packages) {
-      if (out.has_package(p)) {
-        return true;
-      }
-    }
-    for (const char* f : tool.files) {
-      if (exists(guest, f)) {
-        return true;
-      }
-    }
-    return false;
-  };
-  for (const auto& t : hypervisor) {
-    if (detect(t)) {
-      out.hypervisor_tools.emplace_back(t.name);
-    }
-  }
-  for (const auto& t : cloud) {
-    if (detect(t)) {
-      out.cloud_tools.emplace_back(t.name);
-    }
-  }
-}
-
-void inspect_network(Guest& guest, Inspection& out)
-{
-  if (auto text = read_for_inspection(guest, "/etc/network/interfaces", out)) {
-    std::istringstream in(*text);
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream words(line);
-      std::string w;
-      std::string name;
-      std::string family;
-      std::string method;
-      words >> w;
-      if (w == "iface" && (words >> name >> family >> method) && name != "lo") {
-        out.interfaces.push_back({name, method, "/etc/network/interfaces"});
-      }
-    }
-    if (!out.interfaces.empty() || out.has_package("ifupdown")) {
-      out.network_style = "ifupdown";
-    }
-  }
-  if (out.network_style.empty()) {
-    for (const auto& name : list_or_empty(guest, "/etc/netplan")) {
-      if (ends_with(name, ".yaml")) {
-        out.network_style = "netplan";
-      }
-    }
-  }
-  if (out.network_style.empty()
-      && !list_or_empty(guest, "/etc/sysconfig/network-scripts").empty()) {
-    for (const auto& name : list_or_empty(guest, "/etc/sysconfig/network-scripts")) {
-      if (starts_with(name, "ifcfg-") && name != "ifcfg-lo") {
-        out.network_style = "ifcfg";
-      }
-    }
-  }
-  if (out.network_style.empty()
-      && !list_or_empty(guest, "/etc/NetworkManager/system-connections").empty()) {
-    out.network_style = "networkmanager";
-  }
-  if (out.network_style.empty()) {
-    for (const auto& name : list_or_empty(guest, "/etc/systemd/network")) {
-      if (ends_with(name, ".network")) {
-        out.network_style = "systemd-networkd";
-      }
-    }
-  }
-  for (const char* rules : {"/etc/udev/rules.d/70-persistent-net.rules",
-                            "/etc/udev/rules.d/75-persistent-net-generator.rules"}) {
-    if (exists(guest, rules)) {
-      out.mac_pinning.emplace_back(rules);
-    }
-  }
+  return is_dir(guest, "/etc")
+         && (exists(guest, "/bin/sh") || exists(guest, "/usr/bin/sh") || is_dir(guest, "/boot")
+             || is_dir(guest, "/lib/modules") || is_dir(guest, "/usr/lib/modules"));
 }
 
 } // namespace
@@ -356,43 +45,56 @@ const KernelInfo* Inspection::kernel(const std::string& version) const
 
 int compare_versions(const std::string& a, const std::string& b)
 {
+  // rpmvercmp's rules: separators only separate; runs of digits compare numerically, runs of
+  // letters as strings; a numeric run is newer than a letter run ("1160.119.1.el7" is newer
+  // than "1160.el7"); with all runs equal, the string with more runs is newer.
+  auto is_alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  auto is_digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
   size_t i = 0;
   size_t j = 0;
-  while (i < a.size() || j < b.size()) {
-    bool da = i < a.size() && std::isdigit(static_cast<unsigned char>(a[i]));
-    bool db = j < b.size() && std::isdigit(static_cast<unsigned char>(b[j]));
-    if (da && db) {
-      size_t ei = i;
-      size_t ej = j;
-      while (ei < a.size() && std::isdigit(static_cast<unsigned char>(a[ei]))) {
-        ++ei;
-      }
-      while (ej < b.size() && std::isdigit(static_cast<unsigned char>(b[ej]))) {
-        ++ej;
-      }
-      std::string na = a.substr(i, ei - i);
-      std::string nb = b.substr(j, ej - j);
+  while (true) {
+    while (i < a.size() && !is_alnum(a[i])) {
+      ++i;
+    }
+    while (j < b.size() && !is_alnum(b[j])) {
+      ++j;
+    }
+    if (i >= a.size() || j >= b.size()) {
+      break;
+    }
+    bool numeric = is_digit(a[i]);
+    if (numeric != is_digit(b[j])) {
+      return numeric ? 1 : -1;
+    }
+    size_t ei = i;
+    size_t ej = j;
+    while (ei < a.size()
+           && (numeric ? is_digit(a[ei]) : std::isalpha(static_cast<unsigned char>(a[ei])))) {
+      ++ei;
+    }
+    while (ej < b.size()
+           && (numeric ? is_digit(b[ej]) : std::isalpha(static_cast<unsigned char>(b[ej])))) {
+      ++ej;
+    }
+    std::string na = a.substr(i, ei - i);
+    std::string nb = b.substr(j, ej - j);
+    if (numeric) {
       na.erase(0, std::min(na.find_first_not_of('0'), na.size()));
       nb.erase(0, std::min(nb.find_first_not_of('0'), nb.size()));
       if (na.size() != nb.size()) {
         return na.size() < nb.size() ? -1 : 1;
       }
-      if (na != nb) {
-        return na < nb ? -1 : 1;
-      }
-      i = ei;
-      j = ej;
-      continue;
     }
-    char ca = i < a.size() ? a[i] : '\0';
-    char cb = j < b.size() ? b[j] : '\0';
-    if (ca != cb) {
-      return ca < cb ? -1 : 1;
+    if (na != nb) {
+      return na < nb ? -1 : 1;
     }
-    ++i;
-    ++j;
+    i = ei;
+    j = ej;
   }
-  return 0;
+  if (i >= a.size() && j >= b.size()) {
+    return 0;
+  }
+  return i >= a.size() ? -1 : 1;
 }
 
 std::optional<Inspection> inspect_guest(Guest& guest, const DiskInfo& disk)
@@ -405,9 +107,23 @@ std::optional<Inspection> inspect_guest(Guest& guest, const DiskInfo& disk)
       release[path] = *text;
     }
   }
-  auto os = identify_os(release);
+  auto os = identify_os(release, &out.warnings);
   if (!os) {
-    return std::nullopt;
+    // Release files that are there but unreadable or unrecognisable: still a Linux guest, and
+    // the rest of the inspection is worth having.
+    bool had_release_file = !release.empty();
+    for (const auto& w : out.warnings) {
+      had_release_file = had_release_file || w.find("-release") != std::string::npos
+                         || w.find("_version") != std::string::npos;
+    }
+    if (!had_release_file || !looks_like_linux_root(guest)) {
+      return std::nullopt;
+    }
+    out.warnings.push_back("the distribution could not be identified from its release files");
+    os = OsIdentity{};
+    os->id = "linux";
+    os->family = "linux";
+    os->source = "";
   }
   out.os = *os;
   for (const char* binary : {"/bin/sh", "/usr/bin/sh", "/bin/bash", "/usr/bin/env"}) {
@@ -422,10 +138,10 @@ std::optional<Inspection> inspect_guest(Guest& guest, const DiskInfo& disk)
       }
     }
   }
-  inspect_kernels(guest, out);
-  inspect_bootloader(guest, out);
-  inspect_software(guest, out);
-  inspect_network(guest, out);
+  inspect_linux_kernels(guest, out);
+  inspect_linux_boot(guest, out);
+  inspect_linux_software(guest, out);
+  inspect_linux_network(guest, out);
   return out;
 }
 
@@ -479,7 +195,11 @@ nlohmann::json to_json(const Inspection& in)
   }
   json interfaces = json::array();
   for (const auto& i : in.interfaces) {
-    interfaces.push_back({{"name", i.name}, {"method", i.method}, {"config", i.config}});
+    interfaces.push_back({{"name", i.name},
+                          {"method", i.method},
+                          {"config", i.config},
+                          {"addresses", i.addresses},
+                          {"mac", i.mac}});
   }
   return {
       {"os", os},
@@ -490,17 +210,26 @@ nlohmann::json to_json(const Inspection& in)
         {"mounts", mounts}}},
       {"boot",
        {{"firmware", in.firmware},
+        {"firmware_evidence", in.firmware_evidence},
+        {"efi_fallback_loader", in.efi_fallback_loader},
         {"bootloader", in.bootloader},
         {"config", in.bootloader_config},
+        {"bls", in.bootloader_bls},
+        {"default_entry", in.default_entry},
         {"default_kernel", in.default_kernel},
         {"cmdline", in.default_cmdline}}},
       {"kernels", kernels},
       {"software",
        {{"initramfs_tool", in.initramfs_tool},
         {"initramfs_modules", in.initramfs_modules_policy},
+        {"initramfs_host_only",
+         in.initramfs_host_only ? json(*in.initramfs_host_only) : json(nullptr)},
         {"package_manager", in.package_manager},
+        {"package_frontend", in.package_frontend},
+        {"package_count", in.packages.size()},
         {"hypervisor_tools", in.hypervisor_tools},
-        {"cloud_tools", in.cloud_tools}}},
+        {"cloud_tools", in.cloud_tools},
+        {"selinux", in.selinux}}},
       {"network",
        {{"style", in.network_style}, {"interfaces", interfaces}, {"mac_pinning", in.mac_pinning}}},
       {"warnings", in.warnings},
@@ -525,7 +254,7 @@ std::string to_text(const Inspection& in)
     version =
         std::to_string(*in.os.major) + (in.os.minor ? "." + std::to_string(*in.os.minor) : "");
   }
-  line("OS", fmt::format("{} {} ({}, family {}, {})", in.os.id, version,
+  line("OS", fmt::format("{}{} ({}, family {}, {})", in.os.id, version.empty() ? "" : " " + version,
                          in.os.pretty_name.empty() ? in.os.name : in.os.pretty_name, in.os.family,
                          in.os.arch.empty() ? "arch unknown" : in.os.arch));
   for (const auto& t : in.disk.tables) {
@@ -545,33 +274,56 @@ std::string to_text(const Inspection& in)
     }
     line("Root", in.disk.root_device + (mounts.empty() ? "" : " (" + mounts + ")"));
   }
-  line("Firmware", in.firmware);
-  line("Bootloader",
-       in.bootloader + (in.bootloader_config.empty() ? "" : " (" + in.bootloader_config + ")"));
+  line("Firmware", in.firmware
+                       + (in.firmware_evidence.empty() ? "" : " (" + in.firmware_evidence + ")")
+                       + (in.firmware == "uefi" && !in.efi_fallback_loader
+                              ? ", no fallback loader \\EFI\\BOOT\\BOOTX64.EFI"
+                              : ""));
+  line("Bootloader", in.bootloader + (in.bootloader_bls ? " with BLS entries" : "")
+                         + (in.bootloader_config.empty() ? "" : " (" + in.bootloader_config + ")"));
+  line("Default entry", in.default_entry);
   line("Kernel cmdline", in.default_cmdline);
   for (const auto& k : in.kernels) {
     std::vector<std::string> have;
+    std::vector<std::string> missing;
     for (const auto& [name, state] : k.drivers) {
       if (state != drivers::DriverState::missing) {
         have.push_back(name + (state == drivers::DriverState::builtin ? " (built in)" : ""));
+      } else {
+        missing.push_back(name);
       }
     }
     line(k.version == in.default_kernel ? "Kernel (default)" : "Kernel",
          fmt::format("{} initramfs {}", k.version, k.initramfs.empty() ? "missing" : k.initramfs));
     out += fmt::format("  {:<16} {}\n", "target drivers", have.empty() ? "-" : join(have));
+    if (!missing.empty()) {
+      out += fmt::format("  {:<16} {}\n", "missing drivers", join(missing));
+    }
+  }
+  std::string host_only;
+  if (in.initramfs_host_only) {
+    host_only = *in.initramfs_host_only ? ", host-only" : ", generic";
   }
   line("Initramfs tool", in.initramfs_tool
                              + (in.initramfs_modules_policy.empty()
                                     ? ""
-                                    : " (MODULES=" + in.initramfs_modules_policy + ")"));
-  line("Packages", in.package_manager.empty()
-                       ? ""
-                       : fmt::format("{} ({} installed)", in.package_manager, in.packages.size()));
+                                    : " (MODULES=" + in.initramfs_modules_policy + ")")
+                             + (in.initramfs_tool.empty() ? "" : host_only));
+  std::string packages = in.package_manager;
+  if (!in.package_frontend.empty() && in.package_frontend != in.package_manager) {
+    packages += (packages.empty() ? "" : "/") + in.package_frontend;
+  }
+  if (!in.packages.empty()) {
+    packages += fmt::format(" ({} installed)", in.packages.size());
+  }
+  line("Packages", packages);
   line("Hypervisor tools", join(in.hypervisor_tools));
   line("Cloud tools", join(in.cloud_tools));
+  line("SELinux", in.selinux);
   std::vector<std::string> ifaces;
   for (const auto& i : in.interfaces) {
-    ifaces.push_back(i.name + " " + i.method);
+    ifaces.push_back(i.name + " " + i.method + (i.addresses.empty() ? "" : " " + join(i.addresses))
+                     + (i.mac.empty() ? "" : " mac " + i.mac));
   }
   line("Network", in.network_style + (ifaces.empty() ? "" : " (" + join(ifaces) + ")"));
   line("MAC pinning", join(in.mac_pinning));

@@ -15,6 +15,7 @@
 
 #include "converter/disk.hpp"
 #include "converter/guest.hpp"
+#include "converter/network_config.hpp"
 #include "converter/os_identity.hpp"
 #include "drivers/linux_modules.hpp"
 
@@ -29,28 +30,29 @@ struct KernelInfo {
   std::map<std::string, drivers::DriverState> drivers;
 };
 
-struct NetworkInterface {
-  std::string name;
-  std::string method; // "dhcp", "static", "manual", ...
-  std::string config; // the file that configures it
-};
-
 struct Inspection {
   OsIdentity os;
   DiskInfo disk;
-  std::string firmware;                 // "bios" or "uefi"
-  std::string bootloader;               // "grub2", "grub-legacy", "extlinux", "systemd-boot", ""
-  std::string bootloader_config;        // "/boot/grub/grub.cfg"
-  std::string default_kernel;           // version of the kernel the bootloader boots
-  std::string default_cmdline;          // its kernel command line
-  std::vector<KernelInfo> kernels;      // newest first
-  std::string initramfs_tool;           // "initramfs-tools", "dracut", "mkinitrd", "mkinitcpio", ""
-  std::string initramfs_modules_policy; // initramfs-tools MODULES= ("most", "dep", ...)
-  std::string package_manager;          // "dpkg", "rpm", "pacman", ""
-  std::set<std::string> packages;       // installed package names (dpkg only so far)
+  std::string firmware;             // "bios" or "uefi"
+  std::string firmware_evidence;    // what said so: "ESP partition", an EFI loader, grub's platform
+  bool efi_fallback_loader = false; // \EFI\BOOT\BOOTX64.EFI (or BOOTAA64.EFI) on the ESP
+  std::string bootloader;           // "grub2", "grub-legacy", "extlinux", "systemd-boot", ""
+  std::string bootloader_config;    // "/boot/grub/grub.cfg"
+  bool bootloader_bls = false;      // entries are BLS files (/boot/loader/entries/*.conf)
+  std::string default_entry;        // title (or id) of the entry that boots by default
+  std::string default_kernel;       // version of the kernel the bootloader boots
+  std::string default_cmdline;      // its kernel command line
+  std::vector<KernelInfo> kernels;  // newest first
+  std::string initramfs_tool;       // "initramfs-tools", "dracut", "mkinitrd", "mkinitcpio", ""
+  std::string initramfs_modules_policy;    // initramfs-tools MODULES= ("most", "dep", ...)
+  std::optional<bool> initramfs_host_only; // images hold only the drivers of the current host
+  std::string package_manager;             // "dpkg", "rpm", "pacman", ""
+  std::string package_frontend;            // "apt", "dnf", "yum", "zypper", "pacman", ""
+  std::set<std::string> packages;          // installed names: dpkg, pacman, rpm in SQLite
   std::vector<std::string> hypervisor_tools;
   std::vector<std::string> cloud_tools;
-  std::string network_style; // "ifupdown", "netplan", "networkmanager", ...
+  std::string selinux; // SELINUX= of /etc/selinux/config: "enforcing", "permissive", "disabled"
+  std::string network_style; // "ifupdown", "netplan", "ifcfg", "wicked", "networkmanager", ...
   std::vector<NetworkInterface> interfaces;
   std::vector<std::string> mac_pinning; // files that pin interface names to MAC addresses
   std::vector<std::string> warnings;

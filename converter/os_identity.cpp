@@ -89,12 +89,20 @@ struct ReleasePattern {
 };
 
 // Old release files, most specific first: several distributions ship /etc/redhat-release too.
+// The id is the one the distribution uses in os-release today.
 const ReleasePattern k_release_patterns[] = {
     {"/etc/oracle-release", R"(Oracle Linux Server release ([0-9]+)(?:\.([0-9]+))?)", "ol",
+     "Oracle Linux Server"},
+    {"/etc/enterprise-release",
+     R"(Enterprise Linux Enterprise Linux Server release ([0-9]+)(?:\.([0-9]+))?)", "ol",
      "Oracle Linux Server"},
     {"/etc/centos-release", R"(CentOS Stream release ([0-9]+))", "centos", "CentOS Stream"},
     {"/etc/centos-release", R"(CentOS(?: Linux)? release ([0-9]+)(?:\.([0-9]+))?)", "centos",
      "CentOS Linux"},
+    {"/etc/rocky-release", R"(Rocky Linux release ([0-9]+)(?:\.([0-9]+))?)", "rocky",
+     "Rocky Linux"},
+    {"/etc/almalinux-release", R"(AlmaLinux release ([0-9]+)(?:\.([0-9]+))?)", "almalinux",
+     "AlmaLinux"},
     {"/etc/system-release", R"(Amazon Linux AMI release ([0-9]+)\.([0-9]+))", "amzn",
      "Amazon Linux AMI"},
     {"/etc/system-release", R"(Amazon Linux (?:release )?([0-9]+))", "amzn", "Amazon Linux"},
@@ -105,6 +113,8 @@ const ReleasePattern k_release_patterns[] = {
     {"/etc/redhat-release", R"(CentOS Stream release ([0-9]+))", "centos", "CentOS Stream"},
     {"/etc/redhat-release", R"(CentOS(?: Linux)? release ([0-9]+)(?:\.([0-9]+))?)", "centos",
      "CentOS Linux"},
+    {"/etc/redhat-release", R"(Scientific Linux release ([0-9]+)(?:\.([0-9]+))?)", "scientific",
+     "Scientific Linux"},
     {"/etc/redhat-release", R"(Fedora(?: Core)? release ([0-9]+))", "fedora", "Fedora"},
     {"/etc/redhat-release", R"(Red Hat Enterprise Linux[^0-9]*release ([0-9]+)(?:\.([0-9]+))?)",
      "rhel", "Red Hat Enterprise Linux"},
@@ -128,6 +138,12 @@ std::optional<OsIdentity> from_release_files(const std::map<std::string, std::st
     os.name = p.name;
     os.pretty_name = trim(content.substr(0, content.find('\n')));
     os.version_id = m[1].str() + (m.size() > 2 && m[2].matched ? "." + m[2].str() : "");
+    // RHEL 4 and older: "release 4 (Nahant Update 9)".
+    std::smatch update;
+    if (!(m.size() > 2 && m[2].matched)
+        && std::regex_search(content, update, std::regex(R"(\(\w+ Update ([0-9]+)\))"))) {
+      os.version_id += "." + update[1].str();
+    }
     split_version(os.version_id, os.major, os.minor);
     if (os.id != "fedora" && os.id != "rhel") {
       os.id_like = {"rhel", "fedora"};
@@ -201,9 +217,10 @@ std::optional<OsIdentity> from_release_files(const std::map<std::string, std::st
 const std::vector<std::string>& release_files()
 {
   static const std::vector<std::string> k_files = {
-      "/etc/os-release",     "/usr/lib/os-release", "/etc/debian_version",
-      "/etc/lsb-release",    "/etc/redhat-release", "/etc/centos-release",
-      "/etc/oracle-release", "/etc/system-release", "/etc/SuSE-release",
+      "/etc/os-release",        "/usr/lib/os-release",     "/etc/debian_version",
+      "/etc/lsb-release",       "/etc/redhat-release",     "/etc/centos-release",
+      "/etc/oracle-release",    "/etc/enterprise-release", "/etc/rocky-release",
+      "/etc/almalinux-release", "/etc/system-release",     "/etc/SuSE-release",
   };
   return k_files;
 }
@@ -233,8 +250,19 @@ std::string family_of(const std::string& id, const std::vector<std::string>& id_
   return id;
 }
 
-std::optional<OsIdentity> identify_os(const std::map<std::string, std::string>& files)
+std::optional<OsIdentity> identify_os(const std::map<std::string, std::string>& files,
+                                      std::vector<std::string>* warnings)
 {
+  auto warn = [&](std::string text) {
+    if (warnings) {
+      warnings->push_back(std::move(text));
+    }
+  };
+  for (const auto& [path, text] : files) {
+    if (!plausible_text(text)) {
+      warn(path + " is not a text file (binary or too large); ignored");
+    }
+  }
   std::optional<OsIdentity> os;
   for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
     const std::string* text = find(files, path);
@@ -243,6 +271,7 @@ std::optional<OsIdentity> identify_os(const std::map<std::string, std::string>& 
       if (os) {
         break;
       }
+      warn(std::string(path) + " has neither ID nor NAME; ignored");
     }
   }
   if (!os) {
@@ -261,6 +290,14 @@ std::optional<OsIdentity> identify_os(const std::map<std::string, std::string>& 
         os->major = major;
         os->minor = minor;
       }
+    }
+  }
+  // CentOS 7 and 8 say only "7" in os-release; centos-release has "7.9.2009".
+  if (os->major && !os->minor && os->source != "/etc/SuSE-release"
+      && (os->id == "centos" || os->id == "rhel" || os->id == "ol" || os->id == "rocky"
+          || os->id == "almalinux")) {
+    if (auto old = from_release_files(files); old && old->id == os->id && old->major == os->major) {
+      os->minor = old->minor;
     }
   }
   os->family = family_of(os->id, os->id_like);

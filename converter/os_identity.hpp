@@ -29,8 +29,10 @@ struct OsIdentity {
 
 // Identifies the OS from the contents of release files, keyed by guest path
 // ("/etc/os-release", "/etc/debian_version", ...). Files not present are simply absent from
-// the map. Returns nothing when no file identifies an OS.
-std::optional<OsIdentity> identify_os(const std::map<std::string, std::string>& files);
+// the map. Returns nothing when no file identifies an OS. Files that are present but useless
+// (binary, no ID) are described in `warnings` when given.
+std::optional<OsIdentity> identify_os(const std::map<std::string, std::string>& files,
+                                      std::vector<std::string>* warnings = nullptr);
 
 // The release files identify_os() looks at, in the order it prefers them.
 const std::vector<std::string>& release_files();

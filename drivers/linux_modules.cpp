@@ -62,6 +62,73 @@ ModuleIndex ModuleIndex::parse(const std::string& modules_dep, const std::string
   return index;
 }
 
+namespace {
+
+struct KnownDriver {
+  const char* module;
+  const char* symbol;
+  const char* path;
+};
+
+const KnownDriver k_known_drivers[] = {
+    {"nvme", "CONFIG_BLK_DEV_NVME", "kernel/drivers/nvme/host/nvme"},
+    {"nvme_core", "CONFIG_NVME_CORE", "kernel/drivers/nvme/host/nvme-core"},
+    {"ena", "CONFIG_ENA_ETHERNET", "kernel/drivers/net/ethernet/amazon/ena/ena"},
+    {"virtio_blk", "CONFIG_VIRTIO_BLK", "kernel/drivers/block/virtio_blk"},
+    {"virtio_scsi", "CONFIG_SCSI_VIRTIO", "kernel/drivers/scsi/virtio_scsi"},
+    {"virtio_net", "CONFIG_VIRTIO_NET", "kernel/drivers/net/virtio_net"},
+    {"virtio_pci", "CONFIG_VIRTIO_PCI", "kernel/drivers/virtio/virtio_pci"},
+    {"xen_blkfront", "CONFIG_XEN_BLKDEV_FRONTEND", "kernel/drivers/block/xen-blkfront"},
+    {"xen_netfront", "CONFIG_XEN_NETDEV_FRONTEND", "kernel/drivers/net/xen-netfront"},
+    {"hv_vmbus", "CONFIG_HYPERV", "kernel/drivers/hv/hv_vmbus"},
+    {"hv_storvsc", "CONFIG_HYPERV_STORAGE", "kernel/drivers/scsi/hv_storvsc"},
+    {"hv_netvsc", "CONFIG_HYPERV_NET", "kernel/drivers/net/hyperv/hv_netvsc"},
+    {"gve", "CONFIG_GVE", "kernel/drivers/net/ethernet/google/gve/gve"},
+};
+
+const KnownDriver* known(const std::string& module)
+{
+  std::string name = module_name(module);
+  for (const auto& d : k_known_drivers) {
+    if (name == d.module) {
+      return &d;
+    }
+  }
+  return nullptr;
+}
+
+} // namespace
+
+std::string kernel_config_symbol(const std::string& module)
+{
+  const KnownDriver* d = known(module);
+  return d ? d->symbol : "";
+}
+
+std::string module_path(const std::string& module)
+{
+  const KnownDriver* d = known(module);
+  return d ? d->path : "";
+}
+
+void ModuleIndex::add_config_builtins(const std::string& kernel_config)
+{
+  std::istringstream in(kernel_config);
+  std::string line;
+  std::set<std::string> yes;
+  while (std::getline(in, line)) {
+    if (line.size() > 9 && line.rfind("CONFIG_", 0) == 0
+        && line.compare(line.size() - 2, 2, "=y") == 0) {
+      yes.insert(line.substr(0, line.size() - 2));
+    }
+  }
+  for (const auto& d : k_known_drivers) {
+    if (yes.count(d.symbol) && !m_deps.count(d.module)) {
+      m_builtin.insert(d.module);
+    }
+  }
+}
+
 DriverState ModuleIndex::state(const std::string& module) const
 {
   std::string name = module_name(module);

@@ -19,10 +19,27 @@ const char* to_string(DriverState state);
 // "nvme-core" -> "nvme_core"; "kernel/drivers/nvme/host/nvme.ko.xz" -> "nvme".
 std::string module_name(const std::string& name_or_path);
 
+// The Kconfig symbol of a target driver ("nvme" -> "CONFIG_BLK_DEV_NVME"); "" when unknown.
+std::string kernel_config_symbol(const std::string& module);
+
+// Where a target driver's module lives under /lib/modules/<version>/ ("kernel/drivers/nvme/
+// host/nvme"), without the .ko suffix; "" when unknown.
+std::string module_path(const std::string& module);
+
 class ModuleIndex {
 public:
   // Parses the kernel's modules.dep and modules.builtin.
   static ModuleIndex parse(const std::string& modules_dep, const std::string& modules_builtin);
+
+  // Marks as built in every driver whose Kconfig symbol is "=y" in a kernel's
+  // /boot/config-<version> (for kernels whose modules.builtin is missing).
+  void add_config_builtins(const std::string& kernel_config);
+
+  // Marks `module` as loadable (found as a file although modules.dep does not list it).
+  void add_module(const std::string& module)
+  {
+    m_deps.emplace(module_name(module), std::vector<std::string>{});
+  }
 
   DriverState state(const std::string& module) const;
   // The module and everything it depends on (loadable modules only), in load order.

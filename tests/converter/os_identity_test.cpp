@@ -85,4 +85,85 @@ TEST_SUITE("unit")
     CHECK(elf_arch(header) == "aarch64");
     CHECK(elf_arch("#!/bin/sh\n").empty());
   }
+
+  TEST_CASE("old release files name the OS the way it does today")
+  {
+    auto rhel4 = identify_os(
+        {{"/etc/redhat-release", "Red Hat Enterprise Linux AS release 4 (Nahant Update 9)\n"}});
+    REQUIRE(rhel4);
+    CHECK(rhel4->id == "rhel");
+    CHECK(rhel4->version_id == "4.9");
+    auto ol5 = identify_os(
+        {{"/etc/enterprise-release",
+          "Enterprise Linux Enterprise Linux Server release 5.11 (Carthage)\n"},
+         {"/etc/redhat-release", "Red Hat Enterprise Linux Server release 5.11 (Tikanga)\n"}});
+    REQUIRE(ol5);
+    CHECK(ol5->id == "ol");
+    CHECK(ol5->minor == 11);
+    auto amzn1 = identify_os({{"/etc/system-release", "Amazon Linux AMI release 2014.09\n"}});
+    REQUIRE(amzn1);
+    CHECK(amzn1->id == "amzn");
+    CHECK(amzn1->major == 2014);
+    CHECK(amzn1->minor == 9);
+    auto sap = identify_os(
+        {{"/etc/SuSE-release", "SUSE Linux Enterprise Server for SAP Applications 11 (x86_64)\n"
+                               "VERSION = 11\nPATCHLEVEL = 3\n"}});
+    REQUIRE(sap);
+    CHECK(sap->id == "sles_sap");
+    CHECK(sap->version_id == "11.3");
+    auto lucid = identify_os({{"/etc/lsb-release", "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=10.04\n"},
+                              {"/etc/debian_version", "squeeze/sid\n"}});
+    REQUIRE(lucid);
+    CHECK(lucid->id == "ubuntu");
+    CHECK(lucid->family == "debian");
+    CHECK(lucid->minor == 4);
+  }
+
+  TEST_CASE("CentOS 7's os-release says 7; centos-release gives the minor")
+  {
+    auto os = identify_os({{"/etc/os-release", "NAME=\"CentOS Linux\"\nID=\"centos\"\n"
+                                               "ID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\n"},
+                           {"/etc/centos-release", "CentOS Linux release 7.9.2009 (Core)\n"}});
+    REQUIRE(os);
+    CHECK(os->version_id == "7");
+    CHECK(os->major == 7);
+    CHECK(os->minor == 9);
+    auto stream = identify_os({{"/etc/os-release", "NAME=\"CentOS Stream\"\nID=\"centos\"\n"
+                                                   "VERSION_ID=\"9\"\n"},
+                               {"/etc/centos-release", "CentOS Stream release 9\n"}});
+    REQUIRE(stream);
+    CHECK_FALSE(stream->minor.has_value());
+  }
+
+  TEST_CASE("rolling releases and unknown distributions")
+  {
+    auto arch =
+        identify_os({{"/etc/os-release", "NAME=\"Arch Linux\"\nID=arch\nBUILD_ID=rolling\n"}});
+    REQUIRE(arch);
+    CHECK(arch->family == "arch");
+    CHECK_FALSE(arch->major.has_value());
+    auto tw =
+        identify_os({{"/etc/os-release", "NAME=\"openSUSE Tumbleweed\"\n"
+                                         "ID=\"opensuse-tumbleweed\"\nID_LIKE=\"opensuse suse\"\n"
+                                         "VERSION_ID=\"20240310\"\n"}});
+    REQUIRE(tw);
+    CHECK(tw->family == "suse");
+    auto acme = identify_os({{"/etc/os-release", "NAME=Acme\nID=acme\nVERSION_ID=3\n"}});
+    REQUIRE(acme);
+    CHECK(acme->family == "acme");
+  }
+
+  TEST_CASE("useless release files are named in the warnings")
+  {
+    std::vector<std::string> warnings;
+    auto os = identify_os({{"/etc/os-release", std::string("\0\1\2", 3)},
+                           {"/usr/lib/os-release", "# nothing but a comment\n"},
+                           {"/etc/redhat-release", "Fedora release 39 (Thirty Nine)\n"}},
+                          &warnings);
+    REQUIRE(os);
+    CHECK(os->id == "fedora");
+    REQUIRE(warnings.size() == 2);
+    CHECK(warnings[0].find("/etc/os-release is not a text file") != std::string::npos);
+    CHECK(warnings[1].find("/usr/lib/os-release has neither ID nor NAME") != std::string::npos);
+  }
 }
