@@ -35,5 +35,6 @@ std::vector<ActionType> boot_action_types();
 std::vector<ActionType> driver_action_types();
 std::vector<ActionType> package_action_types();
 std::vector<ActionType> network_action_types();
+std::vector<ActionType> windows_action_types();
 
 } // namespace rehost

@@ -233,7 +233,8 @@ void require_free_space(Guest& guest, const Inspection& in)
 // actions. Returns the inspection made before the changes.
 Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& session,
                                const RuleSet& rules, const TargetProfile& target,
-                               const Source& source, const CommonOptions& common)
+                               const Source& source, const CommonOptions& common,
+                               const std::string& windows_drivers)
 {
   // What is on the disk: OS, kernels, bootloader, tools.
   Inspection inspection =
@@ -252,8 +253,11 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
             inspection.bootloader.empty() ? "none" : inspection.bootloader,
             inspection.initramfs_tool.empty() ? "none" : inspection.initramfs_tool);
     }
-    require_target_drivers(inspection, target);
-    require_free_space(*session.guest, inspection);
+    // A Windows guest has no kernels to check: its drivers come from packages.
+    if (!inspection.windows) {
+      require_target_drivers(inspection, target);
+      require_free_space(*session.guest, inspection);
+    }
     for (const Rule* r : matched) {
       report.rules.push_back(r->id);
     }
@@ -262,7 +266,8 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
 
   // Each action of each matching rule, in order.
   passes.run("Converting", [&] {
-    ActionContext context{*session.guest, inspection, target, common.command_timeout};
+    ActionContext context{*session.guest, inspection, target, common.command_timeout,
+                          windows_drivers};
     for (const Rule* rule : plan) {
       for (const auto& action : rule->actions) {
         ActionRecord record;
@@ -334,7 +339,7 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
 
     // Inspect, choose the rules, apply their actions.
     Inspection inspection =
-        inspect_and_convert(passes, report, session, rules, target, source, common);
+        inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers);
 
     // Read the result back and check it.
     passes.run("Validating", [&] {
@@ -486,7 +491,7 @@ int run_plan(const CommonOptions& common, const PlanOptions& o)
                           parse_backend(common.backend));
     });
     report.backend = session.backend;
-    inspect_and_convert(passes, report, session, rules, target, source, common);
+    inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers);
     session.close();
   }
   report.status = "ok";

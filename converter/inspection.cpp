@@ -8,6 +8,7 @@
 
 #include "bootloader/grub_cfg.hpp"
 #include "converter/shell_vars.hpp"
+#include "converter/windows_guest.hpp"
 
 namespace rehost {
 
@@ -407,6 +408,10 @@ std::optional<Inspection> inspect_guest(Guest& guest, const DiskInfo& disk)
   }
   auto os = identify_os(release);
   if (!os) {
+    // No Linux release file: a Windows root is recognised from its registry.
+    if (inspect_windows(guest, out)) {
+      return out;
+    }
     return std::nullopt;
   }
   out.os = *os;
@@ -481,8 +486,31 @@ nlohmann::json to_json(const Inspection& in)
   for (const auto& i : in.interfaces) {
     interfaces.push_back({{"name", i.name}, {"method", i.method}, {"config", i.config}});
   }
+  json windows = nullptr;
+  if (in.windows) {
+    const auto& w = *in.windows;
+    json services = json::object();
+    for (const auto& [name, start] : w.services) {
+      services[name] = {{"start", start}, {"platform", w.platforms.at(name)}};
+    }
+    windows = {{"product_name", w.product_name},
+               {"edition", w.edition},
+               {"edition_id", w.edition_id},
+               {"installation_type", w.installation_type},
+               {"major", w.major},
+               {"minor", w.minor},
+               {"build", w.build},
+               {"system_root", w.system_root},
+               {"system_root_windows", w.system_root_win},
+               {"system_hive", w.system_hive},
+               {"software_hive", w.software_hive},
+               {"control_set", w.control_set},
+               {"driver_database", w.driver_database},
+               {"services", services}};
+  }
   return {
       {"os", os},
+      {"windows", windows},
       {"disk",
        {{"partition_tables", tables},
         {"filesystems", filesystems},
@@ -528,6 +556,18 @@ std::string to_text(const Inspection& in)
   line("OS", fmt::format("{} {} ({}, family {}, {})", in.os.id, version,
                          in.os.pretty_name.empty() ? in.os.name : in.os.pretty_name, in.os.family,
                          in.os.arch.empty() ? "arch unknown" : in.os.arch));
+  if (in.windows) {
+    const auto& w = *in.windows;
+    line("Windows", fmt::format("{} ({} {}.{} build {}, {})", w.product_name, w.edition, w.major,
+                                w.minor, w.build, w.edition_id.empty() ? "-" : w.edition_id));
+    line("System root", w.system_root_win + " (" + w.system_root + ")");
+    line("Control set", w.control_set + (w.driver_database ? ", DriverDatabase" : ""));
+    std::vector<std::string> services;
+    for (const auto& [name, start] : w.services) {
+      services.push_back(fmt::format("{} ({}, start {})", name, w.platforms.at(name), start));
+    }
+    line("Services", join(services));
+  }
   for (const auto& t : in.disk.tables) {
     line("Disk " + t.device, fmt::format("{} partition table, {} MiB", t.type, t.size >> 20));
     for (const auto& p : t.partitions) {
