@@ -40,6 +40,9 @@ Result<void> windows_drivers(ActionContext& c, const Action& a, ActionRecord& re
     FileChange change;
     change.path = file;
     change.kind = "created";
+    if (auto info = c.guest.stat(file); info) {
+      change.after_size = info->size;
+    }
     record.changes.push_back(change);
   }
   record.notes = changes->notes;

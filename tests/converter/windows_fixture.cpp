@@ -1,5 +1,6 @@
 #include "tests/converter/windows_fixture.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 
@@ -43,6 +44,24 @@ std::string make_windows_tree(const TempDir& dir, const WindowsRelease& r, const
   fs::create_directories(root / "WINDOWS/SysWOW64");
   fs::create_directories(root / "Program Files");
   dir.write(sub + "/WINDOWS/system32/Drivers/vmci.sys", "placeholder");
+  // libguestfs recognises a Windows root by system32/cmd.exe and reads its architecture from
+  // the PE header: the smallest header `file` calls "PE32+ executable (console) x86-64".
+  std::string pe(1024, '\0');
+  auto put = [&](size_t at, uint32_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) {
+      pe[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    }
+  };
+  pe[0] = 'M';
+  pe[1] = 'Z';
+  put(0x3c, 0x40, 4); // e_lfanew
+  pe.replace(0x40, 4, std::string("PE\0\0", 4));
+  put(0x44, 0x8664, 2); // machine: x86-64
+  put(0x54, 0xf0, 2);   // size of the optional header
+  put(0x56, 0x22, 2);   // executable, large address aware
+  put(0x58, 0x20b, 2);  // PE32+
+  put(0x58 + 68, 3, 2); // subsystem: console
+  dir.write(sub + "/WINDOWS/system32/cmd.exe", pe);
 
   std::string system = R"([Select]
 "Current"=dword:00000002

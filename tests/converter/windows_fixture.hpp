@@ -24,7 +24,8 @@ const std::vector<WindowsRelease>& windows_releases();
 const WindowsRelease& windows_release(const std::string& name);
 
 // A Windows root under dir/`sub` ("WINDOWS/system32/config" in odd case, as NTFS may hold it)
-// with VMware Tools services, control set 2 current, and the DriverDatabase from Windows 8 on.
+// with VMware Tools services, control set 2 current, the DriverDatabase from Windows 8 on, and a
+// PE stub as system32/cmd.exe (what libguestfs looks for).
 // Returns the tree's path.
 std::string make_windows_tree(const TempDir& dir, const WindowsRelease& release,
                               const std::string& sub = "root");
