@@ -454,6 +454,19 @@ int run_targets(const CommonOptions& common)
                            t.boot_test.nic.empty() ? "" : ", " + t.boot_test.nic + " NIC")
                    .c_str(),
                stdout);
+    if (!t.windows.storage_ids.empty()) {
+      std::string ids;
+      for (const auto& id : t.windows.storage_ids) {
+        ids += (ids.empty() ? "" : " ") + id;
+      }
+      for (const auto& inbox : t.windows.inbox_storage) {
+        ids += " (or Windows' " + inbox + ")";
+      }
+      std::fputs(fmt::format("{:<12} windows: disk controller {}{}\n", "", ids,
+                             t.windows.utc ? "; clock UTC" : "")
+                     .c_str(),
+                 stdout);
+    }
   }
   return 0;
 }

@@ -212,6 +212,17 @@ bool inspect_windows(Guest& guest, Inspection& out)
   out.os.source = *system;
   out.package_manager = "";
 
+  // A hive whose two sequence numbers differ was being written when the copy was taken: the
+  // last changes are only in its .LOG1/.LOG2 files, which hivex does not replay.
+  for (const auto& path : {*system, win.software_hive}) {
+    auto head = path.empty() ? Result<std::string>("") : guest.read_head(path, 12);
+    if (head && head->size() == 12 && head->compare(0, 4, "regf") == 0
+        && head->compare(4, 4, *head, 8, 4) != 0) {
+      out.warnings.push_back(fmt::format("{}: the hive was not cleanly written (sequence numbers "
+                                         "differ); changes still in its .LOG files are ignored",
+                                         path));
+    }
+  }
   if (auto opened = GuestHive::open(guest, *system, drivers::HiveMode::read_only)) {
     const auto& hive = (*opened)->hive();
     uint32_t current = dword_value(hive, "Select", "Current").value_or(1);

@@ -137,6 +137,31 @@ TEST_SUITE("unit")
           == "Windows 10 Pro");
   }
 
+  TEST_CASE("a hive caught mid-write is read, with a warning")
+  {
+    TempDir dir;
+    std::string root = test::make_windows_tree(dir, test::windows_release("2016"));
+    std::string path = root + "/WINDOWS/system32/CONFIG/SYSTEM";
+    std::string bytes = test::read_file(path);
+    bytes[4] = static_cast<char>(bytes[4] + 1); // primary sequence number ahead of the secondary
+    uint32_t sum = 0;                           // the base block's checksum, recomputed
+    for (size_t i = 0; i < 0x1fc; i += 4) {
+      uint32_t word = 0;
+      for (int k = 3; k >= 0; --k) {
+        word = (word << 8) | static_cast<unsigned char>(bytes[i + k]);
+      }
+      sum ^= word;
+    }
+    for (int k = 0; k < 4; ++k) {
+      bytes[0x1fc + k] = static_cast<char>((sum >> (8 * k)) & 0xff);
+    }
+    dir.write("root/WINDOWS/system32/CONFIG/SYSTEM", bytes);
+    Inspection in = inspect(root);
+    REQUIRE(in.warnings.size() == 1);
+    CHECK(in.warnings[0].find("SYSTEM: the hive was not cleanly written") != std::string::npos);
+    CHECK(in.windows->control_set == "ControlSet002");
+  }
+
   TEST_CASE("a corrupt SYSTEM hive is a warning in inspection and an error in conversion")
   {
     TempDir dir;
