@@ -93,15 +93,19 @@ dd if="$work/swap" of="$work/disk.img" bs=1M seek="$swap_start" conv=notrunc,spa
 rm -f "$work/root.ext4" "$work/swap"
 
 echo "images: installing grub in the MBR (one appliance launch)" >&2
+# Inside the appliance the disk's kernel name is not always /dev/sda (libguestfs translates the
+# names it is given, not those in a guest command): install to the disk that holds the root.
 # KVM may be present but unusable; the image builder does not depend on it.
 export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
 export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
 guestfish --rw --format=raw -a "$work/disk.img" <<'EOF'
 run
 mount /dev/sda1 /
-command "grub-install --target=i386-pc /dev/sda"
+sh "disk=$(findmnt -no SOURCE / | sed 's/[0-9]*$//') && grub-install --target=i386-pc $disk"
 command "update-grub"
+sh "sed -i 's|root=/dev/sd[a-z]1 |root=/dev/sda1 |' /boot/grub/grub.cfg"
 EOF
+# What the server itself would have generated: its root is /dev/sda1 (GRUB_DISABLE_LINUX_UUID).
 
 mv "$work/disk.img" "$out.partial"
 mv "$out.partial" "$out"

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include <fmt/format.h>
@@ -337,5 +338,62 @@ actions:
     CHECK(r.out.find("FAILED") != std::string::npos);
     CHECK(sha256_of(web) == web_before);
     CHECK(loops_mentioning("rehost-native").empty());
+  }
+}
+
+TEST_SUITE("integration")
+{
+  TEST_CASE("two conversions of one source at once: both succeed, or the second waits its turn")
+  {
+    if (!native_or_skip() || !have_tool_or_skip("busybox")) {
+      return;
+    }
+    TempDir dir;
+    std::string tree = write_runnable_debian(dir, "root");
+    // The guest's stub tools take a second each, so the first run holds its output a while.
+    dir.write("root/etc/stub-sleep", "1\n");
+    std::string source = make_ext4_disk(dir, "phony.img", tree);
+    std::string before = sha256_of(source);
+    auto convert = [&](const std::string& output) {
+      return run_rehost(
+          {"--backend", "native", "convert", source, "--target", "kvm", "-o", output});
+    };
+
+    SUBCASE("to two outputs: both are complete and valid")
+    {
+      auto a = std::async(std::launch::async, convert, dir.str() + "/a.qcow2");
+      auto b = std::async(std::launch::async, convert, dir.str() + "/b.qcow2");
+      auto ra = a.get();
+      auto rb = b.get();
+      INFO("a:\n" << ra.err << "\nb:\n" << rb.err);
+      CHECK(ra.exit_code == 0);
+      CHECK(rb.exit_code == 0);
+      for (const char* name : {"a.qcow2", "b.qcow2"}) {
+        auto v = run_rehost(
+            {"--backend", "native", "validate", dir.str() + "/" + name, "--target", "kvm"});
+        INFO(name << ": " << v.err);
+        CHECK(v.exit_code == 0);
+      }
+    }
+    SUBCASE("to one output: the second is refused while the first writes, and the first wins")
+    {
+      std::string output = dir.str() + "/out.qcow2";
+      auto a = std::async(std::launch::async, convert, output);
+      std::string lock = dir.str() + "/.out.qcow2.rehost-lock";
+      for (int i = 0; i < 600 && !fs::exists(lock); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      REQUIRE(fs::exists(lock));
+      auto rb = convert(output);
+      auto ra = a.get();
+      INFO("a:\n" << ra.err << "\nb:\n" << rb.err);
+      CHECK(ra.exit_code == 0);
+      CHECK(rb.exit_code == 8);
+      CHECK(single_error_line(rb.err).find("another rehost is writing this output now")
+            != std::string::npos);
+      auto v = run_rehost({"--backend", "native", "validate", output, "--target", "kvm"});
+      CHECK(v.exit_code == 0);
+    }
+    CHECK(sha256_of(source) == before);
   }
 }
