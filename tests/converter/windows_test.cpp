@@ -432,3 +432,35 @@ TEST_SUITE("unit")
     CHECK(j["windows"]["services"]["VMTools"]["platform"] == "vmware");
   }
 }
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("conversion for AWS Xen: the PV storage driver is tied to its Xen bus ids")
+  {
+    WindowsTarget xen;
+    xen.name = "aws-xen";
+    xen.storage_ids = {"XENBUS\\VEN_XS0001&DEV_VBD"};
+    for (const char* name : {"2008r2", "2022"}) {
+      CAPTURE(name);
+      TempDir dir;
+      std::string root = test::make_windows_tree(dir, test::windows_release(name));
+      convert(root, xen, k_drivers + "aws-xen");
+      Hive system = open_hive(root, "SYSTEM");
+      CHECK(dword(system, "ControlSet002\\Services\\xenvbd", "Start") == 0);
+      CHECK(str(system, "ControlSet002\\Services\\xenvbd", "ImagePath")
+            == "System32\\drivers\\xenvbd.sys");
+      CHECK(std::filesystem::exists(root + "/WINDOWS/system32/Drivers/xencrsh.sys"));
+      if (std::string(name) == "2022") {
+        CHECK(system.has_key("DriverDatabase\\DeviceIds\\XENBUS\\VEN_XS0001&DEV_VBD&REV_08000009"));
+      } else {
+        CHECK(str(system,
+                  "ControlSet002\\Control\\CriticalDeviceDatabase\\xenbus#ven_xs0001&dev_vbd&rev_"
+                  "08000009",
+                  "Service")
+              == "xenvbd");
+      }
+      auto checks = validate_windows(**DirGuest::open(root), inspect(root), xen);
+      CHECK_MESSAGE(checks.at(0).passed, checks.at(0).detail);
+    }
+  }
+}
