@@ -36,5 +36,6 @@ std::vector<ActionType> bootloader_action_types();
 std::vector<ActionType> driver_action_types();
 std::vector<ActionType> package_action_types();
 std::vector<ActionType> network_action_types();
+std::vector<ActionType> windows_action_types();
 
 } // namespace rehost

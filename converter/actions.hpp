@@ -20,6 +20,7 @@ struct ActionContext {
   const Inspection& inspection;
   const TargetProfile& target;
   std::chrono::seconds command_timeout{1800};
+  std::string windows_drivers; // --drivers: Windows driver packages ("" for the profile's)
 };
 
 // An action type: its schema and its implementation.

@@ -244,7 +244,8 @@ void require_free_space(Guest& guest, const Inspection& in)
 // actions. Returns the inspection made before the changes.
 Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& session,
                                const RuleSet& rules, const TargetProfile& target,
-                               const Source& source, const CommonOptions& common)
+                               const Source& source, const CommonOptions& common,
+                               const std::string& windows_drivers)
 {
   // What is on the disk: OS, kernels, bootloader, tools.
   Inspection inspection =
@@ -263,8 +264,11 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
             inspection.bootloader.empty() ? "none" : inspection.bootloader,
             inspection.initramfs_tool.empty() ? "none" : inspection.initramfs_tool);
     }
-    require_target_drivers(inspection, target);
-    require_free_space(*session.guest, inspection);
+    // A Windows guest has no kernels to check: its drivers come from packages.
+    if (!inspection.windows) {
+      require_target_drivers(inspection, target);
+      require_free_space(*session.guest, inspection);
+    }
     for (const Rule* r : matched) {
       report.rules.push_back(r->id);
     }
@@ -273,7 +277,8 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
 
   // Each action of each matching rule, in order.
   passes.run("Converting", [&] {
-    ActionContext context{*session.guest, inspection, target, common.command_timeout};
+    ActionContext context{*session.guest, inspection, target, common.command_timeout,
+                          windows_drivers};
     for (const Rule* rule : plan) {
       for (const auto& action : rule->actions) {
         ActionRecord record;
@@ -345,7 +350,7 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
 
     // Inspect, choose the rules, apply their actions.
     Inspection inspection =
-        inspect_and_convert(passes, report, session, rules, target, source, common);
+        inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers);
 
     // Read the result back and check it.
     passes.run("Validating", [&] {
@@ -460,6 +465,19 @@ int run_targets(const CommonOptions& common)
                            t.boot_test.nic.empty() ? "" : ", " + t.boot_test.nic + " NIC")
                    .c_str(),
                stdout);
+    if (!t.windows.storage_ids.empty()) {
+      std::string ids;
+      for (const auto& id : t.windows.storage_ids) {
+        ids += (ids.empty() ? "" : " ") + id;
+      }
+      for (const auto& inbox : t.windows.inbox_storage) {
+        ids += " (or Windows' " + inbox + ")";
+      }
+      std::fputs(fmt::format("{:<12} windows: disk controller {}{}\n", "", ids,
+                             t.windows.utc ? "; clock UTC" : "")
+                     .c_str(),
+                 stdout);
+    }
   }
   return 0;
 }
@@ -497,7 +515,7 @@ int run_plan(const CommonOptions& common, const PlanOptions& o)
                           parse_backend(common.backend));
     });
     report.backend = session.backend;
-    inspect_and_convert(passes, report, session, rules, target, source, common);
+    inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers);
     session.close();
   }
   report.status = "ok";

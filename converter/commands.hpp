@@ -32,6 +32,7 @@ struct ConvertOptions {
   std::chrono::seconds boot_timeout{600};
   bool force = false;
   std::string flatten_format; // "" keeps the overlay
+  std::string drivers;        // Windows driver packages; "" for the target profile's
 };
 
 struct ValidateOptions {
@@ -47,6 +48,7 @@ struct PlanOptions {
   std::string source;
   std::string target;
   std::string root;
+  std::string drivers; // as ConvertOptions::drivers
   bool json = false;
 };
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "converter/linux_inspection.hpp"
+#include "converter/windows_guest.hpp"
 
 namespace rehost {
 
@@ -109,6 +110,10 @@ std::optional<Inspection> inspect_guest(Guest& guest, const DiskInfo& disk)
   }
   auto os = identify_os(release, &out.warnings);
   if (!os) {
+    // No Linux release file: a Windows root is recognised from its registry.
+    if (inspect_windows(guest, out)) {
+      return out;
+    }
     // Release files that are there but unreadable or unrecognisable: still a Linux guest, and
     // the rest of the inspection is worth having.
     bool had_release_file = !release.empty();
@@ -201,8 +206,31 @@ nlohmann::json to_json(const Inspection& in)
                           {"addresses", i.addresses},
                           {"mac", i.mac}});
   }
+  json windows = nullptr;
+  if (in.windows) {
+    const auto& w = *in.windows;
+    json services = json::object();
+    for (const auto& [name, start] : w.services) {
+      services[name] = {{"start", start}, {"platform", w.platforms.at(name)}};
+    }
+    windows = {{"product_name", w.product_name},
+               {"edition", w.edition},
+               {"edition_id", w.edition_id},
+               {"installation_type", w.installation_type},
+               {"major", w.major},
+               {"minor", w.minor},
+               {"build", w.build},
+               {"system_root", w.system_root},
+               {"system_root_windows", w.system_root_win},
+               {"system_hive", w.system_hive},
+               {"software_hive", w.software_hive},
+               {"control_set", w.control_set},
+               {"driver_database", w.driver_database},
+               {"services", services}};
+  }
   return {
       {"os", os},
+      {"windows", windows},
       {"disk",
        {{"partition_tables", tables},
         {"filesystems", filesystems},
@@ -257,6 +285,18 @@ std::string to_text(const Inspection& in)
   line("OS", fmt::format("{}{} ({}, family {}, {})", in.os.id, version.empty() ? "" : " " + version,
                          in.os.pretty_name.empty() ? in.os.name : in.os.pretty_name, in.os.family,
                          in.os.arch.empty() ? "arch unknown" : in.os.arch));
+  if (in.windows) {
+    const auto& w = *in.windows;
+    line("Windows", fmt::format("{} ({} {}.{} build {}, {})", w.product_name, w.edition, w.major,
+                                w.minor, w.build, w.edition_id.empty() ? "-" : w.edition_id));
+    line("System root", w.system_root_win + " (" + w.system_root + ")");
+    line("Control set", w.control_set + (w.driver_database ? ", DriverDatabase" : ""));
+    std::vector<std::string> services;
+    for (const auto& [name, start] : w.services) {
+      services.push_back(fmt::format("{} ({}, start {})", name, w.platforms.at(name), start));
+    }
+    line("Services", join(services));
+  }
   for (const auto& t : in.disk.tables) {
     line("Disk " + t.device, fmt::format("{} partition table, {} MiB", t.type, t.size >> 20));
     for (const auto& p : t.partitions) {

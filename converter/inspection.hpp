@@ -30,8 +30,28 @@ struct KernelInfo {
   std::map<std::string, drivers::DriverState> drivers;
 };
 
+// What the registry of a Windows guest says (empty for other guests).
+struct WindowsInfo {
+  std::string system_root;     // guest path: "/Windows"
+  std::string system_root_win; // as Windows names it: "C:\\Windows"
+  std::string system_hive;     // guest paths of the hives
+  std::string software_hive;
+  std::string product_name;      // "Windows Server 2022 Datacenter"
+  std::string edition_id;        // "ServerDatacenter"
+  std::string installation_type; // "Server", "Server Core", "Client"
+  std::string edition;           // "server" or "client"
+  int major = 0;                 // 10, 6, ...
+  int minor = 0;
+  int build = 0;                                // 20348
+  std::string control_set;                      // the one Select\\Current names: "ControlSet001"
+  bool driver_database = false;                 // SYSTEM has DriverDatabase (Windows 8 and later)
+  std::map<std::string, uint32_t> services;     // services of interest present: name -> Start
+  std::map<std::string, std::string> platforms; // service name -> "vmware", "xen", "virtio", ...
+};
+
 struct Inspection {
   OsIdentity os;
+  std::optional<WindowsInfo> windows;
   DiskInfo disk;
   std::string firmware;             // "bios" or "uefi"
   std::string firmware_evidence;    // what said so: "ESP partition", an EFI loader, grub's platform

@@ -129,6 +129,11 @@ int main(int argc, char** argv)
   convert_cmd->add_option("--root", convert.root,
                           "The root device when the disk holds several OSes");
   convert_cmd->add_flag("--force", convert.force, "Replace OUTPUT if it exists");
+  convert_cmd
+      ->add_option("--drivers", convert.drivers,
+                   "Windows guests: a directory of driver packages (INF, SYS, CAT) for the target "
+                   "(default: the target profile's windows.drivers)")
+      ->check(CLI::ExistingDirectory);
 
   ValidateOptions validate;
   int validate_boot_timeout = 600;
@@ -158,6 +163,8 @@ int main(int argc, char** argv)
   plan_cmd->add_option("-t,--target", plan.target, "Target platform")->required();
   plan_cmd->add_flag("--json", plan.json, "Print the plan as JSON");
   plan_cmd->add_option("--root", plan.root, "The root device when the disk holds several OSes");
+  plan_cmd->add_option("--drivers", plan.drivers, "Windows guests: driver packages, as for convert")
+      ->check(CLI::ExistingDirectory);
 
   auto* rules_cmd = app.add_subcommand("rules", "Work with rule files");
   rules_cmd->require_subcommand(1);

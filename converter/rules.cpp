@@ -525,7 +525,7 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
   t.location = {file, 1, 1};
   check_keys(*root,
              {"target", "description", "drivers", "kernel_args", "console", "network", "boot_test",
-              "first_disk"},
+              "first_disk", "windows"},
              problems, "a target profile");
   auto str = [&](const YAML::Node& parent, const char* key, std::string& to, bool required) {
     if (auto n = parent[key]) {
@@ -593,6 +593,37 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
   } else {
     problems.add(root->Mark(), "missing key 'boot_test'");
   }
+  if (auto w = (*root)["windows"]) {
+    if (!w.IsMap()) {
+      problems.add(w.Mark(), "windows must be a mapping");
+    } else {
+      check_keys(w, {"storage_ids", "inbox_storage", "utc", "san_policy", "drivers"}, problems,
+                 "windows");
+      if (auto ids = w["storage_ids"]) {
+        t.windows.storage_ids = string_list(ids, problems, "windows.storage_ids");
+      } else {
+        problems.add(w.Mark(), "missing key 'windows.storage_ids'");
+      }
+      if (auto inbox = w["inbox_storage"]) {
+        t.windows.inbox_storage = string_list(inbox, problems, "windows.inbox_storage");
+      }
+      std::string utc = "false";
+      str(w, "utc", utc, false);
+      if (utc != "true" && utc != "false") {
+        problems.add(w["utc"].Mark(), "windows.utc must be true or false");
+      }
+      t.windows.utc = utc == "true";
+      str(w, "san_policy", t.windows.san_policy, false);
+      str(w, "drivers", t.windows.drivers, false);
+      // A relative drivers directory is relative to the profile.
+      if (!t.windows.drivers.empty() && t.windows.drivers.front() != '/') {
+        auto slash = file.rfind('/');
+        t.windows.drivers = (slash == std::string::npos ? std::string(".") : file.substr(0, slash))
+                            + "/" + t.windows.drivers;
+      }
+    }
+  }
+  t.windows.name = t.name;
   if (!problems.empty()) {
     return fail("{}", problems.text());
   }

@@ -33,6 +33,16 @@ struct BootTestDevices {
   std::string nic;               // qemu device for the NIC, or "" for none
 };
 
+// What a target needs of a Windows guest (the `windows:` block of a target profile).
+struct WindowsTarget {
+  std::string name;                       // the target, for messages
+  std::vector<std::string> storage_ids;   // hardware ids of the boot disk controller (prefixes)
+  std::vector<std::string> inbox_storage; // Windows' own services that drive it, if present
+  bool utc = false;                       // the hardware clock is UTC
+  std::string san_policy = "OnlineAll";   // diskpart's SAN policy at first boot
+  std::string drivers;                    // default driver packages directory (--drivers overrides)
+};
+
 struct TargetProfile {
   std::string name;
   std::string description;
@@ -45,6 +55,7 @@ struct TargetProfile {
   std::string first_interface;                 // "ens5"
   std::string first_disk;                      // "/dev/nvme0n1": how the guest sees its boot disk
   BootTestDevices boot_test;
+  WindowsTarget windows; // what Windows guests need (the `windows:` block)
 
   std::vector<std::string> all_drivers() const;
 };

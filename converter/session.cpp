@@ -230,7 +230,7 @@ Inspection inspect_session(GuestSession& session, const std::string& what)
   if (!inspection) {
     fatal(ExitCode::unsupported_guest,
           "{}: cannot tell which operating system this is (no /etc/os-release or other release "
-          "file)",
+          "file, no Windows SYSTEM hive)",
           what);
   }
   for (const auto& w : inspection->warnings) {

@@ -11,6 +11,7 @@
 #include "bootloader/kernel_cmdline.hpp"
 #include "converter/actions.hpp"
 #include "converter/shell_vars.hpp"
+#include "converter/windows_convert.hpp"
 #include "drivers/initramfs_reader.hpp"
 
 namespace rehost {
@@ -221,6 +222,9 @@ Check check_kernel_args(const Inspection& in, const TargetProfile& target)
 std::vector<Check> validate_guest(Guest& guest, const Inspection& inspection,
                                   const TargetProfile& target, nlohmann::json* initramfs_listing)
 {
+  if (inspection.windows) {
+    return validate_windows(guest, inspection, target.windows);
+  }
   return {
       check_initramfs(guest, inspection, target, initramfs_listing),
       check_bootloader(guest, inspection),

@@ -1,0 +1,161 @@
+#include "drivers/registry.hpp"
+
+#include <fstream>
+
+#include <doctest/doctest.h>
+
+#include "tests/test_util.hpp"
+
+using namespace rehost::drivers;
+using rehost::test::TempDir;
+
+namespace {
+
+std::string read_bytes(const std::string& path)
+{
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const std::string& path, const std::string& data)
+{
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+} // namespace
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("an empty hive is valid: hivex opens it, adds keys and commits")
+  {
+    TempDir dir;
+    std::string path = dir.str() + "/empty";
+    REQUIRE(write_empty_hive(path));
+    {
+      auto hive = Hive::open(path, HiveMode::write);
+      REQUIRE(hive);
+      CHECK(hive->subkeys("")->empty());
+      REQUIRE(hive->set("A\\B", "Name", RegValue::sz("value")));
+      REQUIRE(hive->commit());
+    }
+    auto again = Hive::open(path, HiveMode::read_only);
+    REQUIRE(again);
+    CHECK(again->subkeys("")->at(0) == "A");
+    CHECK((*again->get("a\\b", "name"))->as_string() == "value");
+  }
+
+  TEST_CASE("values of every type round-trip through a hive file")
+  {
+    TempDir dir;
+    std::string path = dir.str() + "/SYSTEM";
+    REQUIRE(build_hive(path, R"(Windows Registry Editor Version 5.00
+
+; a comment
+[Select]
+"Current"=dword:00000002
+[ControlSet002\Services\stornvme]
+"Start"=dword:3
+"Group"="SCSI miniport"
+"ImagePath"=expand:"System32\\drivers\\stornvme.sys"
+"DependOnService"=multi:"a","b c"
+"Blob"=hex:01,02,\
+  ff
+@="default"
+)"));
+    auto hive = Hive::open(path, HiveMode::read_only);
+    REQUIRE(hive);
+    CHECK((*hive->get("Select", "Current"))->as_dword() == 2u);
+    const std::string key = "ControlSet002\\Services\\stornvme";
+    CHECK((*hive->get(key, "Start"))->as_dword() == 3u);
+    CHECK((*hive->get(key, "Group"))->as_string() == "SCSI miniport");
+    auto image = *hive->get(key, "ImagePath");
+    CHECK(image->type == RegType::expand_sz);
+    CHECK(image->as_string() == "System32\\drivers\\stornvme.sys");
+    CHECK((*hive->get(key, "DependOnService"))->as_multi() == std::vector<std::string>{"a", "b c"});
+    CHECK((*hive->get(key, "Blob"))->data == std::string("\x01\x02\xff", 3));
+    CHECK((*hive->get(key, ""))->as_string() == "default");
+    CHECK(!*hive->get(key, "Missing"));
+    CHECK(!*hive->get("No\\Such\\Key", "Start"));
+    CHECK(!hive->subkeys("No\\Such"));
+  }
+
+  TEST_CASE("set records old and new values; an unchanged value is not a change")
+  {
+    TempDir dir;
+    std::string path = dir.str() + "/h";
+    REQUIRE(build_hive(path, "[S\\vmtools]\n\"Start\"=dword:2\n"));
+    auto hive = Hive::open(path, HiveMode::write);
+    REQUIRE(hive);
+    REQUIRE(hive->set("S\\vmtools", "Start", RegValue::dword(4)));
+    REQUIRE(hive->set("S\\vmtools", "Start", RegValue::dword(4)));
+    REQUIRE(hive->set("S\\nvme", "Start", RegValue::dword(0)));
+    REQUIRE(hive->changes().size() == 3); // Start changed, key S\nvme created, Start set
+    std::string text = format_changes("HKLM\\SYSTEM", hive->changes());
+    CHECK(text.find("HKLM\\SYSTEM\\S\\vmtools\n~ Start: REG_DWORD 0x00000002 (2) -> "
+                    "REG_DWORD 0x00000004 (4)")
+          != std::string::npos);
+    CHECK(text.find("HKLM\\SYSTEM\\S\\nvme (new key)\n+ Start = REG_DWORD 0x00000000 (0)")
+          != std::string::npos);
+  }
+
+  TEST_CASE("a read-only hive refuses changes")
+  {
+    TempDir dir;
+    std::string path = dir.str() + "/h";
+    REQUIRE(write_empty_hive(path));
+    auto hive = Hive::open(path, HiveMode::read_only);
+    REQUIRE(hive);
+    CHECK(!hive->set("A", "x", RegValue::dword(1)));
+    CHECK(!hive->commit());
+  }
+
+  TEST_CASE("strings keep characters beyond Latin-1")
+  {
+    RegValue v = RegValue::sz("Größe \xe2\x82\xac \xf0\x9f\x98\x80");
+    CHECK(v.as_string() == "Größe \xe2\x82\xac \xf0\x9f\x98\x80");
+    CHECK(RegValue::dword(7).to_text() == "REG_DWORD 0x00000007 (7)");
+    CHECK(RegValue::multi_sz({"a", "b"}).to_text() == "REG_MULTI_SZ [\"a\", \"b\"]");
+  }
+
+  TEST_CASE("bad .reg text names the line")
+  {
+    TempDir dir;
+    auto r = build_hive(dir.str() + "/h", "[A]\n\"x\"=dword:zz\n");
+    REQUIRE(!r);
+    CHECK(r.error().message.find("line 2") != std::string::npos);
+    CHECK(!build_hive(dir.str() + "/h", "\"x\"=dword:1\n"));
+    CHECK(!build_hive(dir.str() + "/h", "[A\n"));
+  }
+
+  TEST_CASE("a corrupt hive is an error, never a crash")
+  {
+    TempDir dir;
+    std::string path = dir.str() + "/h";
+    CHECK(!Hive::open(dir.str() + "/missing", HiveMode::read_only));
+    write_bytes(path, "not a hive at all");
+    auto garbage = Hive::open(path, HiveMode::read_only);
+    REQUIRE(!garbage);
+    CHECK(garbage.error().message.find("not a valid registry hive") != std::string::npos);
+
+    REQUIRE(build_hive(path, "[A\\B]\n\"v\"=\"x\"\n[A\\C]\n\"w\"=dword:1\n"));
+    std::string good = read_bytes(path);
+    // Truncated, and bytes overwritten all over the hive bins: every outcome is a Result.
+    write_bytes(path, good.substr(0, 0x1800));
+    (void)Hive::open(path, HiveMode::read_only);
+    for (size_t step = 0; step < 64; ++step) {
+      std::string bad = good;
+      for (size_t i = 0x1000 + step * 7; i < bad.size(); i += 61 + step) {
+        bad[i] = static_cast<char>(bad[i] ^ (0x5a + step));
+      }
+      write_bytes(path, bad);
+      auto hive = Hive::open(path, HiveMode::read_only);
+      if (hive) {
+        (void)hive->subkeys("A");
+        (void)hive->get("A\\B", "v");
+        (void)hive->get("A\\C", "w");
+        (void)hive->value_names("A\\C");
+      }
+    }
+  }
+}

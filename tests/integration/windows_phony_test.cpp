@@ -1,0 +1,90 @@
+// A phony Windows disk (NTFS, MBR or GPT) inspected and converted through libguestfs.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include <doctest/doctest.h>
+
+#include "tests/converter/windows_fixture.hpp"
+#include "tests/test_util.hpp"
+
+using namespace rehost::test;
+
+namespace {
+
+// images/windows-phony.sh on a Windows tree; "" (and a skip) when its tools are missing.
+std::string phony_windows_disk(const TempDir& dir, const std::string& release,
+                               const std::string& layout)
+{
+  for (const char* tool : {"mkntfs", "ntfs-3g", "sfdisk", "mkfs.vfat", "mcopy"}) {
+    if (!have_tool_or_skip(tool)) {
+      return "";
+    }
+  }
+  std::string tree = make_windows_tree(dir, windows_release(release));
+  std::string img = dir.str() + "/windows-" + layout + ".img";
+  must_run({std::string(REHOST_SOURCE_DIR) + "/images/windows-phony.sh", tree, img, layout});
+  return img;
+}
+
+} // namespace
+
+TEST_SUITE("integration")
+{
+  TEST_CASE("a phony Windows Server 2019 disk (GPT, UEFI) is inspected and converted for Nitro")
+  {
+    if (!have_tool_or_skip("qemu-system-x86_64")) {
+      return;
+    }
+    TempDir dir;
+    std::string img = phony_windows_disk(dir, "2019", "gpt");
+    if (img.empty()) {
+      return;
+    }
+    std::string before = sha256_of(img);
+    auto r = run_rehost({"--backend", "guestfs", "inspect", "--json", img});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j["os"]["family"] == "windows");
+    CHECK(j["windows"]["build"] == 17763);
+    CHECK(j["windows"]["edition"] == "server");
+    CHECK(j["windows"]["control_set"] == "ControlSet002");
+    CHECK(j["boot"]["firmware"] == "uefi");
+
+    std::string out = dir.str() + "/out.qcow2";
+    auto c =
+        run_rehost({"--backend", "guestfs", "convert", img, "--target", "aws-nitro", "--drivers",
+                    std::string(REHOST_TEST_DATA_DIR) + "/windows-drivers/aws-nitro", "-o", out});
+    INFO(c.err);
+    REQUIRE(c.exit_code == 0);
+    CHECK(sha256_of(img) == before);
+
+    auto after = run_rehost({"--backend", "guestfs", "inspect", "--json", out});
+    REQUIRE(after.exit_code == 0);
+    auto a = nlohmann::json::parse(after.out);
+    CHECK(a["windows"]["services"]["AWSNVMe"]["start"] == 0);
+    CHECK(a["windows"]["services"]["VMTools"]["start"] == 4);
+  }
+
+  TEST_CASE("a phony Windows 7 disk (MBR, BIOS) without a driver for KVM is refused")
+  {
+    if (!have_tool_or_skip("qemu-system-x86_64")) {
+      return;
+    }
+    TempDir dir;
+    std::string img = phony_windows_disk(dir, "7", "mbr");
+    if (img.empty()) {
+      return;
+    }
+    std::string before = sha256_of(img);
+    auto c = run_rehost({"--backend", "guestfs", "convert", img, "--target", "kvm", "--drivers",
+                         std::string(REHOST_TEST_DATA_DIR) + "/windows-drivers/kvm", "-o",
+                         dir.str() + "/out.qcow2"});
+    CHECK(c.exit_code == 5);
+    CHECK(single_error_line(c.err).find("has no driver for the kvm boot disk controller")
+          != std::string::npos);
+    CHECK(!std::filesystem::exists(dir.str() + "/out.qcow2"));
+    CHECK(sha256_of(img) == before);
+  }
+}
