@@ -55,7 +55,7 @@ std::pair<std::string, std::string> first_word(const std::string& s)
 
 } // namespace
 
-MenuEntry parse_bls_entry(const std::string& id, const std::string& text)
+MenuEntry read_bls_entry(const std::string& id, const std::string& text)
 {
   MenuEntry e;
   e.id = id;
@@ -87,7 +87,7 @@ MenuEntry parse_bls_entry(const std::string& id, const std::string& text)
   return e;
 }
 
-std::map<std::string, std::string> parse_grubenv(const std::string& text)
+std::map<std::string, std::string> read_grubenv(const std::string& text)
 {
   std::map<std::string, std::string> vars;
   std::istringstream in(text);
@@ -154,7 +154,7 @@ std::string expand_grub_vars(const std::string& args,
   return joined;
 }
 
-BootMenu parse_grub_legacy(const std::string& text)
+BootMenu read_grub_legacy_menu(const std::string& text)
 {
   BootMenu menu;
   std::istringstream in(text);
@@ -194,7 +194,7 @@ BootMenu parse_grub_legacy(const std::string& text)
   return menu;
 }
 
-BootMenu parse_extlinux(const std::string& text)
+BootMenu read_extlinux_menu(const std::string& text)
 {
   BootMenu menu;
   std::istringstream in(text);

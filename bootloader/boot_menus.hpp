@@ -3,7 +3,8 @@
 // extlinux/syslinux configs and systemd-boot's loader.conf.
 //
 // Pure text readers for inspection: each returns the entries in file order and the default as
-// written; choosing the default entry is default_menu_entry()'s job.
+// written; choosing the default entry is default_menu_entry()'s job. The editors of the same
+// files (bls.hpp, grubenv.hpp, grub_legacy.hpp, extlinux.hpp) keep each line's position instead.
 #pragma once
 
 #include <map>
@@ -28,10 +29,10 @@ struct BootMenu {
 };
 
 // One BLS entry file (/boot/loader/entries/ID.conf): title, version, linux, initrd, options.
-MenuEntry parse_bls_entry(const std::string& id, const std::string& text);
+MenuEntry read_bls_entry(const std::string& id, const std::string& text);
 
 // grubenv: "name=value" lines (value to the end of the line), comments and '#' padding skipped.
-std::map<std::string, std::string> parse_grubenv(const std::string& text);
+std::map<std::string, std::string> read_grubenv(const std::string& text);
 
 // Replaces $name and ${name} with values from `vars` (grubenv's kernelopts, tuned_params, ...);
 // unknown names become empty, as grub does; the result has single spaces between words.
@@ -39,11 +40,11 @@ std::string expand_grub_vars(const std::string& args,
                              const std::map<std::string, std::string>& vars);
 
 // grub legacy menu.lst / grub.conf: "title", "kernel", "initrd", "default N" or "default saved".
-BootMenu parse_grub_legacy(const std::string& text);
+BootMenu read_grub_legacy_menu(const std::string& text);
 
 // extlinux.conf / syslinux.cfg: LABEL, KERNEL/LINUX, APPEND, INITRD, DEFAULT, MENU DEFAULT.
 // Keywords are case-insensitive.
-BootMenu parse_extlinux(const std::string& text);
+BootMenu read_extlinux_menu(const std::string& text);
 
 // systemd-boot loader.conf: the "default" pattern ("" when none).
 std::string loader_conf_default(const std::string& text);

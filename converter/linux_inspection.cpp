@@ -368,7 +368,7 @@ std::vector<bootloader::MenuEntry> bls_entries(Guest& guest, const std::string& 
       continue;
     }
     if (auto text = read_for_inspection(guest, dir + "/" + name, out, 64 << 10)) {
-      entries.push_back(bootloader::parse_bls_entry(name.substr(0, name.size() - 5), *text));
+      entries.push_back(bootloader::read_bls_entry(name.substr(0, name.size() - 5), *text));
     }
   }
   std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
@@ -394,7 +394,7 @@ void inspect_grub2(Guest& guest, Inspection& out, const std::string& text)
   for (const auto& candidate : {grub_dir + "/grubenv", std::string("/boot/grub2/grubenv"),
                                 std::string("/boot/grub/grubenv")}) {
     if (auto e = read_for_inspection(guest, candidate, out, 64 << 10)) {
-      env = bootloader::parse_grubenv(*e);
+      env = bootloader::read_grubenv(*e);
       break;
     }
   }
@@ -495,7 +495,7 @@ bool find_grub_legacy(Guest& guest, Inspection& out)
     out.bootloader = "grub-legacy";
     out.bootloader_config = cfg;
     if (auto text = read_capped(guest, cfg, out, k_boot_config_cap)) {
-      auto menu = bootloader::parse_grub_legacy(*text);
+      auto menu = bootloader::read_grub_legacy_menu(*text);
       if (menu.default_value == "saved") {
         std::string saved = read_or_empty(guest, "/boot/grub/default", 4096);
         menu.default_value = saved.substr(0, saved.find_first_of(" \t\r\n"));
@@ -547,7 +547,7 @@ bool find_extlinux(Guest& guest, Inspection& out)
     out.bootloader = "extlinux";
     out.bootloader_config = cfg;
     if (auto text = read_capped(guest, cfg, out, k_boot_config_cap)) {
-      if (auto entry = bootloader::default_menu_entry(bootloader::parse_extlinux(*text))) {
+      if (auto entry = bootloader::default_menu_entry(bootloader::read_extlinux_menu(*text))) {
         use_entry(out, *entry, {});
       }
     }
