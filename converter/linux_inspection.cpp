@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -424,11 +423,15 @@ void inspect_grub2(Guest& guest, Inspection& out, const std::string& text)
                            ? env["saved_entry"]
                            : config.default_value;
   // RHEL 8 keeps the common arguments in grubenv's kernelopts; older grub.cfg files set it.
+  // (No std::regex on these sizes: its recursive matcher can exhaust the stack.)
   if (!env.count("kernelopts")) {
-    static const std::regex k_kernelopts(R"re(set kernelopts="([^"]*)")re");
-    std::smatch m;
-    if (std::regex_search(text, m, k_kernelopts)) {
-      env["kernelopts"] = m[1];
+    const std::string set = "set kernelopts=\"";
+    if (size_t at = text.find(set); at != std::string::npos) {
+      size_t start = at + set.size();
+      size_t end = text.find('"', start);
+      if (end != std::string::npos) {
+        env["kernelopts"] = text.substr(start, end - start);
+      }
     }
   }
   if (auto entry = bootloader::default_menu_entry(menu)) {
@@ -740,11 +743,16 @@ void detect_initramfs(Guest& guest, Inspection& out)
   } else if (out.initramfs_tool == "mkinitcpio") {
     bool autodetect = false;
     if (auto conf = read_for_inspection(guest, "/etc/mkinitcpio.conf", out)) {
-      static const std::regex k_hooks(R"((^|\n)\s*HOOKS=\(?([^)\n]*))");
-      std::smatch m;
-      for (auto it = conf->cbegin(); std::regex_search(it, conf->cend(), m, k_hooks);
-           it = m[0].second) {
-        autodetect = m[2].str().find("autodetect") != std::string::npos;
+      // The last HOOKS=(...) line counts (a bash array; no std::regex, see above).
+      std::istringstream lines(*conf);
+      std::string line;
+      while (std::getline(lines, line)) {
+        size_t start = line.find_first_not_of(" \t");
+        if (start != std::string::npos && line.compare(start, 6, "HOOKS=") == 0) {
+          std::string value = line.substr(start + 6);
+          value = value.substr(0, value.find('#'));
+          autodetect = value.find("autodetect") != std::string::npos;
+        }
       }
     }
     out.initramfs_host_only = autodetect;

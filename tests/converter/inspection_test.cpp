@@ -231,4 +231,26 @@ TEST_SUITE("unit")
     CHECK(broken->packages.empty());
     CHECK(has_warning(*broken, "installed rpm packages not read"));
   }
+
+  TEST_CASE("megabyte-long lines in grub.cfg and mkinitcpio.conf neither crash nor stall")
+  {
+    test::TempDir tmp;
+    write_base(tmp);
+    tmp.write("root/etc/os-release", "NAME=\"Arch Linux\"\nID=arch\n");
+    tmp.write("root/boot/grub/grub.cfg",
+              "insmod blscfg\nblscfg\nset kernelopts=\"" + std::string(3 << 20, 'a') + "\n");
+    tmp.write(
+        "root/boot/loader/entries/x-6.1.0-13-amd64.conf",
+        "title X\nversion 6.1.0-13-amd64\nlinux /vmlinuz-6.1.0-13-amd64\noptions $kernelopts\n");
+    tmp.write("root/usr/bin/mkinitcpio", "");
+    tmp.write("root/etc/mkinitcpio.conf", "HOOKS=(" + std::string(1000000, '(') + " autodetect)\n");
+    auto start = std::chrono::steady_clock::now();
+    auto in = inspect_dir(tmp);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+    REQUIRE(in);
+    CHECK(in->bootloader_bls);
+    CHECK(in->default_kernel == "6.1.0-13-amd64");
+    CHECK(in->default_cmdline.empty());
+    CHECK(in->initramfs_host_only == true);
+  }
 }
