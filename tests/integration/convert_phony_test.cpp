@@ -343,7 +343,7 @@ actions:
 
 TEST_SUITE("integration")
 {
-  TEST_CASE("two conversions of one source at once: both succeed, or the second waits its turn")
+  TEST_CASE("two conversions of one source at once: two outputs succeed, one output refuses")
   {
     if (!native_or_skip() || !have_tool_or_skip("busybox")) {
       return;

@@ -95,9 +95,9 @@ void make_tree(const TempDir& dir, const std::string& rel, ConvertSpeed speed)
   // An initramfs that holds the drivers of every built-in target, as newc cpio under gzip.
   std::string initramfs = dir.str() + "/" + rel + "-initramfs";
   std::string modules = initramfs + "/usr/lib/modules/" + k_kernel + "/kernel/drivers/";
-  for (const char* module :
-       {"nvme/host/nvme.ko", "nvme/host/nvme-core.ko", "block/virtio_blk.ko", "net/virtio_net.ko",
-        "net/net_failover.ko", "scsi/virtio_scsi.ko", "net/ethernet/amazon/ena/ena.ko"}) {
+  for (const char* module : {"nvme/host/nvme.ko", "nvme/host/nvme-core.ko", "block/virtio_blk.ko",
+                             "net/virtio_net.ko", "net/net_failover.ko", "scsi/virtio_scsi.ko",
+                             "scsi/sd_mod.ko", "net/ethernet/amazon/ena/ena.ko"}) {
     fs::create_directories(fs::path(modules + module).parent_path());
     dir.write(fs::relative(modules + module, dir.path()).string(), "module\n");
   }
