@@ -184,7 +184,10 @@ void inspect_linux_kernels(Guest& guest, Inspection& out)
       }
     }
     // vmlinuz wins over vmlinux and the others when a version has several images.
-    if (!by_version.count(version)) {
+    auto it = by_version.find(version);
+    if (it == by_version.end()
+        || (starts_with(name, "vmlinuz-")
+            && !starts_with(base_name(it->second.image), "vmlinuz-"))) {
       by_version[version] = {"/boot/" + name, suffix};
     }
   }
@@ -303,13 +306,11 @@ void detect_firmware(Guest& guest, Inspection& out)
   if (out.firmware.empty()) {
     // grub2 installs its modules for the platform it boots on.
     for (const char* dir : {"/boot/grub2", "/boot/grub"}) {
-      bool pc = is_dir(guest, std::string(dir) + "/i386-pc");
-      bool efi = is_dir(guest, std::string(dir) + "/x86_64-efi")
-                 || is_dir(guest, std::string(dir) + "/arm64-efi");
-      if (pc || efi) {
-        out.firmware = pc ? "bios" : "uefi";
-        out.firmware_evidence = std::string(dir) + (pc ? "/i386-pc" : efi ? "/x86_64-efi" : "");
-        break;
+      for (const char* platform : {"i386-pc", "x86_64-efi", "arm64-efi"}) {
+        if (out.firmware.empty() && is_dir(guest, std::string(dir) + "/" + platform)) {
+          out.firmware = ends_with(platform, "-efi") ? "uefi" : "bios";
+          out.firmware_evidence = std::string(dir) + "/" + platform;
+        }
       }
     }
   }

@@ -152,6 +152,7 @@ TEST_SUITE("unit")
     write_base(tmp);
     tmp.write("root/etc/debian_version", "12.4\n");
     tmp.write("root/boot/vmlinuz-5.10.0-9-amd64", "kernel");
+    tmp.write("root/boot/vmlinux-5.10.0-9-amd64", "uncompressed kernel, for debuggers");
     tmp.write("root/boot/config-5.10.0-9-amd64",
               "CONFIG_BLK_DEV_NVME=y\nCONFIG_VIRTIO_BLK=m\n# CONFIG_GVE is not set\n");
     tmp.write("root/lib/modules/5.10.0-9-amd64/kernel/drivers/block/virtio_blk.ko.xz", "m");
@@ -161,6 +162,7 @@ TEST_SUITE("unit")
     REQUIRE(in);
     const KernelInfo* k = in->kernel("5.10.0-9-amd64");
     REQUIRE(k);
+    CHECK(k->image == "/boot/vmlinuz-5.10.0-9-amd64");
     CHECK(k->drivers.at("nvme") == drivers::DriverState::builtin);
     CHECK(k->drivers.at("virtio_blk") == drivers::DriverState::module);
     CHECK(k->drivers.at("ena") == drivers::DriverState::module);
