@@ -298,6 +298,11 @@ std::optional<MenuEntry> default_menu_entry(const BootMenu& menu)
       return e;
     }
   }
+  // A glob, as systemd-boot takes it; glibc's fnmatch backtracks on every '*', so a hostile
+  // pattern with many of them is not tried.
+  if (want.size() > 256 || std::count(want.begin(), want.end(), '*') > 4) {
+    return menu.entries.front();
+  }
   for (const auto& e : menu.entries) {
     if (!e.id.empty()
         && (fnmatch(want.c_str(), e.id.c_str(), 0) == 0

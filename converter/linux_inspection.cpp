@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -185,7 +184,10 @@ void inspect_linux_kernels(Guest& guest, Inspection& out)
       }
     }
     // vmlinuz wins over vmlinux and the others when a version has several images.
-    if (!by_version.count(version)) {
+    auto it = by_version.find(version);
+    if (it == by_version.end()
+        || (starts_with(name, "vmlinuz-")
+            && !starts_with(base_name(it->second.image), "vmlinuz-"))) {
       by_version[version] = {"/boot/" + name, suffix};
     }
   }
@@ -304,13 +306,11 @@ void detect_firmware(Guest& guest, Inspection& out)
   if (out.firmware.empty()) {
     // grub2 installs its modules for the platform it boots on.
     for (const char* dir : {"/boot/grub2", "/boot/grub"}) {
-      bool pc = is_dir(guest, std::string(dir) + "/i386-pc");
-      bool efi = is_dir(guest, std::string(dir) + "/x86_64-efi")
-                 || is_dir(guest, std::string(dir) + "/arm64-efi");
-      if (pc || efi) {
-        out.firmware = pc ? "bios" : "uefi";
-        out.firmware_evidence = std::string(dir) + (pc ? "/i386-pc" : efi ? "/x86_64-efi" : "");
-        break;
+      for (const char* platform : {"i386-pc", "x86_64-efi", "arm64-efi"}) {
+        if (out.firmware.empty() && is_dir(guest, std::string(dir) + "/" + platform)) {
+          out.firmware = ends_with(platform, "-efi") ? "uefi" : "bios";
+          out.firmware_evidence = std::string(dir) + "/" + platform;
+        }
       }
     }
   }
@@ -424,11 +424,15 @@ void inspect_grub2(Guest& guest, Inspection& out, const std::string& text)
                            ? env["saved_entry"]
                            : config.default_value;
   // RHEL 8 keeps the common arguments in grubenv's kernelopts; older grub.cfg files set it.
+  // (No std::regex on these sizes: its recursive matcher can exhaust the stack.)
   if (!env.count("kernelopts")) {
-    static const std::regex k_kernelopts(R"re(set kernelopts="([^"]*)")re");
-    std::smatch m;
-    if (std::regex_search(text, m, k_kernelopts)) {
-      env["kernelopts"] = m[1];
+    const std::string set = "set kernelopts=\"";
+    if (size_t at = text.find(set); at != std::string::npos) {
+      size_t start = at + set.size();
+      size_t end = text.find('"', start);
+      if (end != std::string::npos) {
+        env["kernelopts"] = text.substr(start, end - start);
+      }
     }
   }
   if (auto entry = bootloader::default_menu_entry(menu)) {
@@ -740,11 +744,16 @@ void detect_initramfs(Guest& guest, Inspection& out)
   } else if (out.initramfs_tool == "mkinitcpio") {
     bool autodetect = false;
     if (auto conf = read_for_inspection(guest, "/etc/mkinitcpio.conf", out)) {
-      static const std::regex k_hooks(R"((^|\n)\s*HOOKS=\(?([^)\n]*))");
-      std::smatch m;
-      for (auto it = conf->cbegin(); std::regex_search(it, conf->cend(), m, k_hooks);
-           it = m[0].second) {
-        autodetect = m[2].str().find("autodetect") != std::string::npos;
+      // The last HOOKS=(...) line counts (a bash array; no std::regex, see above).
+      std::istringstream lines(*conf);
+      std::string line;
+      while (std::getline(lines, line)) {
+        size_t start = line.find_first_not_of(" \t");
+        if (start != std::string::npos && line.compare(start, 6, "HOOKS=") == 0) {
+          std::string value = line.substr(start + 6);
+          value = value.substr(0, value.find('#'));
+          autodetect = value.find("autodetect") != std::string::npos;
+        }
       }
     }
     out.initramfs_host_only = autodetect;

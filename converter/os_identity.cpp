@@ -33,12 +33,21 @@ std::string trim(const std::string& s)
   return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
+// The first line of `text`, at most 200 characters: libstdc++'s std::regex recurses for each
+// character it matches and would exhaust the stack on a hostile 64 KiB release file; every
+// release string worth reading is short.
+std::string short_line(const std::string& text)
+{
+  return text.substr(0, std::min<size_t>(text.find('\n'), 200));
+}
+
 // "12.5" -> 12, 5; "20.04" -> 20, 4; "2" -> 2, none; "bookworm/sid" -> none.
 void split_version(const std::string& version, std::optional<int>& major, std::optional<int>& minor)
 {
   static const std::regex k_version(R"(^\s*([0-9]+)(?:\.([0-9]+))?)");
   std::smatch m;
-  if (std::regex_search(version, m, k_version)) {
+  const std::string head = short_line(version);
+  if (std::regex_search(head, m, k_version)) {
     try {
       major = std::stoi(m[1]);
       if (m[2].matched) {
@@ -128,7 +137,7 @@ std::optional<OsIdentity> from_release_files(const std::map<std::string, std::st
       continue;
     }
     std::smatch m;
-    std::string content = *text;
+    std::string content = short_line(*text);
     if (!std::regex_search(content, m, std::regex(p.regex))) {
       continue;
     }
@@ -157,14 +166,20 @@ std::optional<OsIdentity> from_release_files(const std::map<std::string, std::st
     os.source = "/etc/SuSE-release";
     std::string first = trim(suse->substr(0, suse->find('\n')));
     os.pretty_name = first;
-    std::smatch m;
     std::string version;
     std::string patch;
-    if (std::regex_search(*suse, m, std::regex(R"(VERSION\s*=\s*([0-9.]+))"))) {
-      version = m[1];
-    }
-    if (std::regex_search(*suse, m, std::regex(R"(PATCHLEVEL\s*=\s*([0-9]+))"))) {
-      patch = m[1];
+    std::istringstream lines(*suse);
+    std::string line;
+    static const std::regex k_version(R"(^\s*VERSION\s*=\s*([0-9.]+))");
+    static const std::regex k_patch(R"(^\s*PATCHLEVEL\s*=\s*([0-9]+))");
+    while (std::getline(lines, line)) {
+      std::smatch m;
+      line = short_line(line);
+      if (std::regex_search(line, m, k_version)) {
+        version = m[1];
+      } else if (std::regex_search(line, m, k_patch)) {
+        patch = m[1];
+      }
     }
     bool sap = first.find("SAP") != std::string::npos;
     bool opensuse = first.find("openSUSE") != std::string::npos;
@@ -174,7 +189,9 @@ std::optional<OsIdentity> from_release_files(const std::map<std::string, std::st
     os.version_id = version + (patch.empty() || patch == "0" ? "" : "." + patch);
     split_version(os.version_id, os.major, os.minor);
     if (!patch.empty() && !os.minor) {
-      os.minor = std::stoi(patch);
+      std::optional<int> patch_major;
+      split_version(patch, patch_major, os.minor);
+      os.minor = patch_major;
     }
     return os;
   }

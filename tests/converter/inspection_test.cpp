@@ -152,6 +152,7 @@ TEST_SUITE("unit")
     write_base(tmp);
     tmp.write("root/etc/debian_version", "12.4\n");
     tmp.write("root/boot/vmlinuz-5.10.0-9-amd64", "kernel");
+    tmp.write("root/boot/vmlinux-5.10.0-9-amd64", "uncompressed kernel, for debuggers");
     tmp.write("root/boot/config-5.10.0-9-amd64",
               "CONFIG_BLK_DEV_NVME=y\nCONFIG_VIRTIO_BLK=m\n# CONFIG_GVE is not set\n");
     tmp.write("root/lib/modules/5.10.0-9-amd64/kernel/drivers/block/virtio_blk.ko.xz", "m");
@@ -161,6 +162,7 @@ TEST_SUITE("unit")
     REQUIRE(in);
     const KernelInfo* k = in->kernel("5.10.0-9-amd64");
     REQUIRE(k);
+    CHECK(k->image == "/boot/vmlinuz-5.10.0-9-amd64");
     CHECK(k->drivers.at("nvme") == drivers::DriverState::builtin);
     CHECK(k->drivers.at("virtio_blk") == drivers::DriverState::module);
     CHECK(k->drivers.at("ena") == drivers::DriverState::module);
@@ -230,5 +232,27 @@ TEST_SUITE("unit")
     REQUIRE(broken);
     CHECK(broken->packages.empty());
     CHECK(has_warning(*broken, "installed rpm packages not read"));
+  }
+
+  TEST_CASE("megabyte-long lines in grub.cfg and mkinitcpio.conf neither crash nor stall")
+  {
+    test::TempDir tmp;
+    write_base(tmp);
+    tmp.write("root/etc/os-release", "NAME=\"Arch Linux\"\nID=arch\n");
+    tmp.write("root/boot/grub/grub.cfg",
+              "insmod blscfg\nblscfg\nset kernelopts=\"" + std::string(3 << 20, 'a') + "\n");
+    tmp.write(
+        "root/boot/loader/entries/x-6.1.0-13-amd64.conf",
+        "title X\nversion 6.1.0-13-amd64\nlinux /vmlinuz-6.1.0-13-amd64\noptions $kernelopts\n");
+    tmp.write("root/usr/bin/mkinitcpio", "");
+    tmp.write("root/etc/mkinitcpio.conf", "HOOKS=(" + std::string(1000000, '(') + " autodetect)\n");
+    auto start = std::chrono::steady_clock::now();
+    auto in = inspect_dir(tmp);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+    REQUIRE(in);
+    CHECK(in->bootloader_bls);
+    CHECK(in->default_kernel == "6.1.0-13-amd64");
+    CHECK(in->default_cmdline.empty());
+    CHECK(in->initramfs_host_only == true);
   }
 }

@@ -166,4 +166,24 @@ TEST_SUITE("unit")
     CHECK(warnings[0].find("/etc/os-release is not a text file") != std::string::npos);
     CHECK(warnings[1].find("/usr/lib/os-release has neither ID nor NAME") != std::string::npos);
   }
+
+  TEST_CASE("64 KiB of digits or letters in a release file: no crash, no absurd number")
+  {
+    auto rhel = identify_os(
+        {{"/etc/redhat-release", "Red Hat Enterprise Linux release " + std::string(60000, '9')}});
+    REQUIRE(rhel);
+    CHECK_FALSE(rhel->major.has_value());
+    auto suse = identify_os({{"/etc/SuSE-release", "SUSE Linux Enterprise Server 11\nVERSION = "
+                                                       + std::string(60000, '1')
+                                                       + "\nPATCHLEVEL = 99999999999999999999\n"}});
+    REQUIRE(suse);
+    CHECK_FALSE(suse->minor.has_value());
+    CHECK_FALSE(identify_os({{"/etc/redhat-release", "Red Hat Enterprise Linux AS release 4 ("
+                                                         + std::string(60000, 'N') + " Update 9)"}})
+                    ->minor.has_value());
+    auto os =
+        identify_os({{"/etc/os-release", "ID=x\nVERSION_ID=" + std::string(60000, '7') + "\n"}});
+    REQUIRE(os);
+    CHECK_FALSE(os->major.has_value());
+  }
 }
