@@ -280,13 +280,13 @@ TEST_SUITE("unit")
     struct Guest {
       std::string family, bootloader, initramfs_tool, rule;
     };
-    for (const auto& g :
-         std::vector<Guest>{{"debian", "grub2", "initramfs-tools", "debian-family"},
-                            {"debian", "grub2", "dracut", "debian-dracut"},
-                            {"rhel", "grub2", "dracut", "rhel-family"},
-                            {"rhel", "grub-legacy", "dracut", "rhel-grub-legacy"},
-                            {"suse", "grub2", "dracut", "suse-family"},
-                            {"suse", "grub-legacy", "mkinitrd", "suse-grub-legacy"}}) {
+    for (const auto& g : std::vector<Guest>{{"debian", "grub2", "initramfs-tools", "debian-family"},
+                                            {"debian", "grub2", "dracut", "debian-dracut"},
+                                            {"rhel", "grub2", "dracut", "rhel-family"},
+                                            {"rhel", "grub-legacy", "dracut", "rhel-grub-legacy"},
+                                            {"suse", "grub2", "dracut", "suse-family"},
+                                            {"suse", "grub-legacy", "mkinitrd", "suse-grub-legacy"},
+                                            {"arch", "grub2", "mkinitcpio", "arch-family"}}) {
       Inspection in;
       in.os.family = g.family;
       in.bootloader = g.bootloader;
