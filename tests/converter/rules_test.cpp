@@ -75,12 +75,24 @@ TEST_SUITE("unit")
 
   TEST_CASE("the built-in rules and targets load quickly and are complete")
   {
-    auto start = std::chrono::steady_clock::now();
+    // The best of three loads, so that a busy machine does not decide; sanitizers slow every
+    // allocation, so their builds get a looser bound.
+#if defined(__SANITIZE_ADDRESS__)
+    const double limit_ms = 200;
+#else
+    const double limit_ms = 20;
+#endif
+    double ms = 1e9;
     auto set = load_rules({builtin_rules_dir()});
-    double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    for (int round = 0; round < 3; ++round) {
+      auto start = std::chrono::steady_clock::now();
+      set = load_rules({builtin_rules_dir()});
+      ms = std::min(
+          ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count());
+    }
     REQUIRE_MESSAGE(set, (set ? "" : set.error().message));
-    CHECK(ms < 50);
+    CHECK_MESSAGE(ms < limit_ms, "loading the built-in rules took " << ms << " ms");
     REQUIRE(set->target("aws-nitro"));
     REQUIRE(set->target("kvm"));
     CHECK(set->target("aws-nitro")->storage_drivers.front() == "nvme");
