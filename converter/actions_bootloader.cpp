@@ -94,7 +94,8 @@ Result<void> boot_entry_args(ActionContext& c, const Action& a, ActionRecord& re
     };
   } else if (style == "grubenv") {
     const std::string variable = a.str("variable", "kernelopts");
-    transform = [&](const std::string& t) -> Result<std::string> {
+    // `variable` ends with this block; the transform runs after it.
+    transform = [&, variable](const std::string& t) -> Result<std::string> {
       auto old = bootloader::grubenv_get(t, variable);
       if (!old) {
         return t;
@@ -179,7 +180,7 @@ Result<void> default_kernel(ActionContext& c, const Action& a, ActionRecord& rec
                   k.version);
     }
     chosen_as = "GRUB_DEFAULT=" + *entry;
-    transform = [&](const std::string& t) -> Result<std::string> {
+    transform = [&, entry](const std::string& t) -> Result<std::string> {
       return shell_var(t, "GRUB_DEFAULT") == *entry ? t : set_shell_var(t, "GRUB_DEFAULT", *entry);
     };
   } else if (style == "bls") {
