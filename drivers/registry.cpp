@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <hivex.h>
@@ -395,10 +396,12 @@ Result<std::optional<RegValue>> Hive::get(const std::string& key, const std::str
     }
     return std::optional<RegValue>{};
   }
-  hive_type type = hive_t_none;
+  // A hive may hold any 32-bit type, which is not always a hive_type enumerator: receive it
+  // as the enum's underlying integer.
+  std::underlying_type_t<hive_type> type = 0;
   size_t len = 0;
   errno = 0;
-  char* data = hivex_value_value(m_handle->h, value, &type, &len);
+  char* data = hivex_value_value(m_handle->h, value, reinterpret_cast<hive_type*>(&type), &len);
   if (!data) {
     return fail("{}: cannot read {}\\{} ({})", m_path, key, name, errno_text(errno));
   }
