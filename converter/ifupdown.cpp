@@ -4,6 +4,8 @@
 #include <sstream>
 #include <vector>
 
+#include "converter/text_lines.hpp"
+
 namespace rehost {
 
 namespace {
@@ -20,22 +22,6 @@ std::vector<std::string> words_of(const std::string& line)
     words.push_back(w);
   }
   return words;
-}
-
-std::vector<std::string> lines_of(const std::string& text)
-{
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) {
-      lines.push_back(text.substr(pos));
-      break;
-    }
-    lines.push_back(text.substr(pos, end - pos + 1));
-    pos = end + 1;
-  }
-  return lines;
 }
 
 bool is_stanza_start(const std::string& word)

@@ -5,25 +5,11 @@
 
 #include "converter/shell_vars.hpp"
 
+#include "converter/text_lines.hpp"
+
 namespace rehost {
 
 namespace {
-
-std::vector<std::string> split_lines(const std::string& text)
-{
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) {
-      lines.push_back(text.substr(pos));
-      break;
-    }
-    lines.push_back(text.substr(pos, end - pos + 1));
-    pos = end + 1;
-  }
-  return lines;
-}
 
 std::string join_lines(const std::vector<std::string>& lines)
 {
@@ -322,14 +308,14 @@ std::string ifcfg_dhcp(const std::string& text, const std::string& new_name)
 
 std::string netplan_primary_interface(const std::string& text)
 {
-  auto lines = split_lines(text);
+  auto lines = lines_of(text);
   auto ifaces = ethernets(lines);
   return ifaces.empty() ? "" : yaml_line(lines[ifaces[0]]).key;
 }
 
 std::string netplan_remove_mac(const std::string& text)
 {
-  auto lines = split_lines(text);
+  auto lines = lines_of(text);
   for (size_t iface : ethernets(lines)) {
     netplan_unpin(lines, iface);
   }
@@ -338,7 +324,7 @@ std::string netplan_remove_mac(const std::string& text)
 
 std::string netplan_dhcp(const std::string& text, const std::string& new_name)
 {
-  auto lines = split_lines(text);
+  auto lines = lines_of(text);
   auto ifaces = ethernets(lines);
   if (ifaces.empty()) {
     return text;
@@ -382,7 +368,7 @@ std::string netplan_dhcp(const std::string& text, const std::string& new_name)
 
 std::string nm_keyfile_remove_mac(const std::string& text)
 {
-  auto lines = split_lines(text);
+  auto lines = lines_of(text);
   auto view = ini_view(lines);
   for (size_t i = 0; i < lines.size(); ++i) {
     if (is_ethernet_section(view[i].section) && view[i].key == "mac-address") {
@@ -394,7 +380,7 @@ std::string nm_keyfile_remove_mac(const std::string& text)
 
 std::string nm_keyfile_dhcp(const std::string& text, const std::string& new_name)
 {
-  auto lines = split_lines(nm_keyfile_remove_mac(text));
+  auto lines = lines_of(nm_keyfile_remove_mac(text));
   auto view = ini_view(lines);
   for (size_t i = 0; i < lines.size(); ++i) {
     const auto& key = view[i].key;
@@ -416,7 +402,7 @@ std::string nm_keyfile_dhcp(const std::string& text, const std::string& new_name
 
 std::string persistent_net_remove_mac(const std::string& text)
 {
-  auto lines = split_lines(text);
+  auto lines = lines_of(text);
   for (auto& l : lines) {
     std::string t = trimmed(l);
     if (t.empty() || t[0] == '#') {
