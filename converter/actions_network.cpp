@@ -3,6 +3,7 @@
 
 #include "converter/ifupdown.hpp"
 #include "converter/netconf.hpp"
+#include "converter/network_config.hpp"
 #include "converter/shell_vars.hpp"
 
 namespace rehost {
@@ -85,6 +86,95 @@ std::optional<std::string> primary_file(ActionContext& c, const std::string& sty
   return std::nullopt;
 }
 
+// The name the primary interface has on the source, from its configuration file.
+std::string configured_name(const std::string& style, const std::string& file,
+                            const std::string& text)
+{
+  if (style == "ifupdown") {
+    return ifupdown_primary_interface(text);
+  }
+  if (style == "netplan") {
+    return netplan_primary_interface(text);
+  }
+  std::optional<NetworkInterface> iface;
+  if (style == "networkmanager") {
+    iface = parse_nm_keyfile(text, file);
+  } else {
+    iface = parse_ifcfg(basename_of(file).substr(6), text, file);
+  }
+  return iface ? iface->name : "";
+}
+
+// --keep-network: the primary interface keeps its configuration, and its name on the target
+// through a systemd.link file per target network driver (or a udev rule without systemd), since
+// the MAC address it was known by changes.
+Result<void> keep_network(ActionContext& c, const std::string& style, const std::string& path,
+                          ActionRecord& record)
+{
+  std::string file = path;
+  if (style != "ifupdown") {
+    auto files = files_under(c, path);
+    if (!files) {
+      return std::unexpected(files.error());
+    }
+    auto primary = primary_file(c, style, *files);
+    if (!primary) {
+      record.notes.push_back(
+          fmt::format("{}: no {} configuration of an ethernet interface", path, style));
+      return {};
+    }
+    file = *primary;
+  }
+  auto text = c.guest.read_file(file, k_default_read_limit);
+  if (!text) {
+    if (!exists(c.guest, file)) {
+      return {};
+    }
+    return std::unexpected(text.error());
+  }
+  std::string name = configured_name(style, file, *text);
+  if (name.empty() || name.find_first_of("*?[") != std::string::npos) {
+    record.notes.push_back(fmt::format("{}: the configuration names no interface to keep ({})",
+                                       file, name.empty() ? "none" : name));
+    return {};
+  }
+  if (name == c.target.first_interface) {
+    record.summary =
+        fmt::format("{}: {} kept; the target names its first NIC {} too", file, name, name);
+    return {};
+  }
+  if (c.target.network_drivers.empty()) {
+    record.notes.push_back(fmt::format("the target names no network driver: {} keeps its "
+                                       "configuration but may get another name",
+                                       name));
+    return {};
+  }
+  std::vector<std::string> written;
+  auto write = [&](const std::string& where, const std::string& content) -> Result<void> {
+    auto same = [&](const std::string&) -> Result<std::string> { return content; };
+    written.push_back(where);
+    return edit_guest_file(c, record, where, MissingFile::create, same);
+  };
+  if (exists(c.guest, "/usr/lib/systemd/systemd-udevd")
+      || exists(c.guest, "/lib/systemd/systemd-udevd")) {
+    for (const auto& driver : c.target.network_drivers) {
+      std::string where = fmt::format("/etc/systemd/network/10-rehost-{}.link", driver);
+      if (auto r = write(where, keep_name_link(name, driver, c.target.name)); !r) {
+        return r;
+      }
+    }
+  } else {
+    if (auto r = write("/etc/udev/rules.d/70-rehost-keep-network.rules",
+                       keep_name_udev_rules(name, c.target.network_drivers, c.target.name));
+        !r) {
+      return r;
+    }
+  }
+  record.summary = fmt::format("{}: {} kept with its configuration, named by {}", file, name,
+                               join(written, ", "));
+  return {};
+}
+
 Result<void> network_dhcp(ActionContext& c, const Action& a, ActionRecord& record)
 {
   const std::string style = a.str("style");
@@ -94,6 +184,9 @@ Result<void> network_dhcp(ActionContext& c, const Action& a, ActionRecord& recor
     return fail("{}: network_dhcp style '{}' is not supported (supported: ifupdown, netplan, "
                 "networkmanager, ifcfg, wicked)",
                 a.location.text(), style);
+  }
+  if (c.keep_network) {
+    return keep_network(c, style, path, record);
   }
   if (c.target.first_interface.empty()) {
     record.notes.push_back("the target names no first interface; network left as it is");
@@ -210,7 +303,8 @@ std::vector<ActionType> network_action_types()
   return {
       {{"network_dhcp",
         "Configure DHCP on the target's first interface, replacing the old primary interface's "
-        "configuration.",
+        "configuration; with --keep-network, keep that configuration and name the target's NIC "
+        "as the source did.",
         {ParamSpec{"style", ParamType::string, true,
                    "ifupdown, netplan, networkmanager, ifcfg or wicked"},
          ParamSpec{"path", ParamType::string, true,

@@ -245,7 +245,7 @@ void require_free_space(Guest& guest, const Inspection& in)
 Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& session,
                                const RuleSet& rules, const TargetProfile& target,
                                const Source& source, const CommonOptions& common,
-                               const std::string& windows_drivers)
+                               const std::string& windows_drivers, bool keep_network)
 {
   // What is on the disk: OS, kernels, bootloader, tools.
   Inspection inspection =
@@ -277,8 +277,8 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
 
   // Each action of each matching rule, in order.
   passes.run("Converting", [&] {
-    ActionContext context{*session.guest, inspection, target, common.command_timeout,
-                          windows_drivers};
+    ActionContext context{*session.guest,         inspection,      target,
+                          common.command_timeout, windows_drivers, keep_network};
     for (const Rule* rule : plan) {
       for (const auto& action : rule->actions) {
         ActionRecord record;
@@ -349,8 +349,8 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
     report.backend = session.backend;
 
     // Inspect, choose the rules, apply their actions.
-    Inspection inspection =
-        inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers);
+    Inspection inspection = inspect_and_convert(passes, report, session, rules, target, source,
+                                                common, o.drivers, o.keep_network);
 
     // Read the result back and check it.
     passes.run("Validating", [&] {
@@ -515,7 +515,8 @@ int run_plan(const CommonOptions& common, const PlanOptions& o)
                           parse_backend(common.backend));
     });
     report.backend = session.backend;
-    inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers);
+    inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers,
+                        o.keep_network);
     session.close();
   }
   report.status = "ok";

@@ -33,6 +33,7 @@ struct ConvertOptions {
   bool force = false;
   std::string flatten_format; // "" keeps the overlay
   std::string drivers;        // Windows driver packages; "" for the target profile's
+  bool keep_network = false;  // keep static addresses and interface names (docs/network.md)
 };
 
 struct ValidateOptions {
@@ -49,6 +50,7 @@ struct PlanOptions {
   std::string target;
   std::string root;
   std::string drivers; // as ConvertOptions::drivers
+  bool keep_network = false;
   bool json = false;
 };
 

@@ -134,6 +134,9 @@ int main(int argc, char** argv)
                    "Windows guests: a directory of driver packages (INF, SYS, CAT) for the target "
                    "(default: the target profile's windows.drivers)")
       ->check(CLI::ExistingDirectory);
+  convert_cmd->add_flag("--keep-network", convert.keep_network,
+                        "Keep the static network configuration and interface names instead of "
+                        "DHCP on the target's first interface (docs/network.md)");
 
   ValidateOptions validate;
   int validate_boot_timeout = 600;
@@ -165,6 +168,8 @@ int main(int argc, char** argv)
   plan_cmd->add_option("--root", plan.root, "The root device when the disk holds several OSes");
   plan_cmd->add_option("--drivers", plan.drivers, "Windows guests: driver packages, as for convert")
       ->check(CLI::ExistingDirectory);
+  plan_cmd->add_flag("--keep-network", plan.keep_network,
+                     "Keep the network configuration and interface names, as for convert");
 
   auto* rules_cmd = app.add_subcommand("rules", "Work with rule files");
   rules_cmd->require_subcommand(1);

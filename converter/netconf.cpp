@@ -3,6 +3,8 @@
 #include <cctype>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "converter/shell_vars.hpp"
 
 #include "converter/text_lines.hpp"
@@ -416,6 +418,32 @@ std::string persistent_net_remove_mac(const std::string& text)
     }
   }
   return join_lines(lines);
+}
+
+// --- keeping an interface's name ---------------------------------------------------------------
+
+std::string keep_name_link(const std::string& name, const std::string& driver,
+                           const std::string& target)
+{
+  return fmt::format(
+      "# Written by rehost (--keep-network): on {}, the NIC that {} drives keeps the\n"
+      "# name {} that the source gave it, with its configuration.\n"
+      "[Match]\nDriver={}\n\n[Link]\nNamePolicy=\nName={}\n",
+      target, driver, name, driver, name);
+}
+
+std::string keep_name_udev_rules(const std::string& name, const std::vector<std::string>& drivers,
+                                 const std::string& target)
+{
+  std::string out =
+      fmt::format("# Written by rehost (--keep-network): on {}, the NIC keeps the name {} that "
+                  "the source gave it.\n",
+                  target, name);
+  for (const auto& driver : drivers) {
+    out += fmt::format("SUBSYSTEM==\"net\", ACTION==\"add\", DRIVERS==\"{}\", NAME=\"{}\"\n",
+                       driver, name);
+  }
+  return out;
 }
 
 } // namespace rehost

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace rehost {
 
@@ -48,5 +49,16 @@ std::string nm_keyfile_dhcp(const std::string& text, const std::string& new_name
 // The rules that name an interface after a MAC address (ATTR{address}=="..." with NAME=)
 // become comments.
 std::string persistent_net_remove_mac(const std::string& text);
+
+// --- keeping an interface's name on the target (--keep-network) ---------------------------------
+
+// A systemd.link file naming the NIC bound to `driver` `name`: the first link file that matches
+// wins, and an empty NamePolicy= lets Name= apply (also under net.ifnames=0).
+std::string keep_name_link(const std::string& name, const std::string& driver,
+                           const std::string& target);
+
+// The same for udev without systemd: one NAME= rule per driver.
+std::string keep_name_udev_rules(const std::string& name, const std::vector<std::string>& drivers,
+                                 const std::string& target);
 
 } // namespace rehost

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "converter/dir_guest.hpp"
+#include "converter/netconf.hpp"
 #include "tests/test_util.hpp"
 
 using namespace rehost;
@@ -52,12 +53,14 @@ struct Fixture {
   test::TempDir dir;
   Inspection inspection;
   TargetProfile target = kvm();
+  bool keep_network = false;
 
   Result<void> run(const Action& a, ActionRecord& record)
   {
     auto guest = DirGuest::open(dir.str() + "/root");
     REQUIRE(guest);
     ActionContext context{**guest, inspection, target};
+    context.keep_network = keep_network;
     return run_action(context, a, record);
   }
   std::string read(const std::string& path) { return test::read_file(dir.str() + "/root" + path); }
@@ -227,6 +230,68 @@ TEST_SUITE("unit")
     CHECK_FALSE(f.exists("/etc/sysconfig/network-scripts/ifcfg-eth0"));
     CHECK(f.read("/etc/sysconfig/network-scripts/ifcfg-ens3") == "DEVICE=ens3\nBOOTPROTO=dhcp\n");
     CHECK(f.read("/etc/sysconfig/network-scripts/ifcfg-lo") == "DEVICE=lo\n");
+  }
+
+  TEST_CASE("network_dhcp with --keep-network keeps a static ifupdown interface and its name "
+            "through a systemd.link file")
+  {
+    Fixture f;
+    f.keep_network = true;
+    const std::string interfaces = "auto lo\niface lo inet loopback\n\nauto ens192\n"
+                                   "iface ens192 inet static\n  address 192.0.2.10/24\n"
+                                   "  gateway 192.0.2.1\n";
+    f.dir.write("root/etc/network/interfaces", interfaces);
+    f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
+    ActionRecord record;
+    REQUIRE(f.run(
+        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
+        record));
+    CHECK(f.read("/etc/network/interfaces") == interfaces);
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net.link")
+          == keep_name_link("ens192", "virtio_net", "kvm"));
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net.link").find("Name=ens192\n")
+          != std::string::npos);
+    REQUIRE(record.changes.size() == 1);
+    CHECK(record.changes[0].path == "/etc/systemd/network/10-rehost-virtio_net.link");
+    CHECK(record.summary.find("ens192 kept") != std::string::npos);
+  }
+
+  TEST_CASE("network_dhcp with --keep-network on a guest without systemd writes a udev rule and "
+            "leaves the ifcfg file as it is")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target.network_drivers = {"ena", "ixgbevf"};
+    const std::string ifcfg = "DEVICE=eth1\nBOOTPROTO=static\nIPADDR=10.0.0.2\nONBOOT=yes\n";
+    f.dir.write("root/etc/sysconfig/network-scripts/ifcfg-eth1", ifcfg);
+    ActionRecord record;
+    REQUIRE(f.run(make_action("network_dhcp",
+                              {{"style", "ifcfg"}, {"path", "/etc/sysconfig/network-scripts"}}),
+                  record));
+    CHECK(f.read("/etc/sysconfig/network-scripts/ifcfg-eth1") == ifcfg);
+    CHECK_FALSE(f.exists("/etc/sysconfig/network-scripts/ifcfg-ens3"));
+    CHECK_FALSE(f.exists("/etc/systemd/network"));
+    std::string rules = f.read("/etc/udev/rules.d/70-rehost-keep-network.rules");
+    CHECK(rules.find("SUBSYSTEM==\"net\", ACTION==\"add\", DRIVERS==\"ena\", NAME=\"eth1\"\n")
+          != std::string::npos);
+    CHECK(rules.find("DRIVERS==\"ixgbevf\", NAME=\"eth1\"") != std::string::npos);
+  }
+
+  TEST_CASE("network_dhcp with --keep-network writes nothing when the target names the NIC the "
+            "same")
+  {
+    Fixture f;
+    f.keep_network = true;
+    const std::string netplan = "network:\n  ethernets:\n    ens3:\n      addresses: "
+                                "[192.0.2.10/24]\n";
+    f.dir.write("root/etc/netplan/01-netcfg.yaml", netplan);
+    f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
+    ActionRecord record;
+    REQUIRE(f.run(make_action("network_dhcp", {{"style", "netplan"}, {"path", "/etc/netplan"}}),
+                  record));
+    CHECK(f.read("/etc/netplan/01-netcfg.yaml") == netplan);
+    CHECK(record.changes.empty());
+    CHECK_FALSE(f.exists("/etc/systemd/network"));
   }
 
   TEST_CASE("remove_mac_pinning edits each kind of file in the listed directories")

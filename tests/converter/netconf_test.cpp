@@ -177,4 +177,22 @@ TEST_SUITE("unit")
              "      dhcp4: true\n"
              "      mtu: 9000\n");
   }
+
+  TEST_CASE("--keep-network: a systemd.link file names the target's NIC by driver, policy off")
+  {
+    CHECK(
+        keep_name_link("ens192", "ena", "aws-nitro")
+        == "# Written by rehost (--keep-network): on aws-nitro, the NIC that ena drives keeps the\n"
+           "# name ens192 that the source gave it, with its configuration.\n"
+           "[Match]\n"
+           "Driver=ena\n"
+           "\n"
+           "[Link]\n"
+           "NamePolicy=\n"
+           "Name=ens192\n");
+    std::string rules = keep_name_udev_rules("eth0", {"ena", "ixgbevf"}, "aws-nitro");
+    CHECK(rules.ends_with("SUBSYSTEM==\"net\", ACTION==\"add\", DRIVERS==\"ena\", NAME=\"eth0\"\n"
+                          "SUBSYSTEM==\"net\", ACTION==\"add\", DRIVERS==\"ixgbevf\", "
+                          "NAME=\"eth0\"\n"));
+  }
 }

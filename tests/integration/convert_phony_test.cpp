@@ -60,15 +60,27 @@ std::vector<std::string> processes_mentioning(const std::string& text)
   return found;
 }
 
-// Loop devices still backed by a file whose path mentions `text`.
-std::vector<std::string> loops_mentioning(const std::string& text)
+// Loop devices the native backend left behind: backed by a file in the work directory of a
+// rehost process that no longer runs (/tmp/rehost-native-PID-XXXXXX). Conversions of other
+// tests running at the same time hold loop devices too, under their own live PIDs.
+std::vector<std::string> leaked_native_loops()
 {
   std::vector<std::string> found;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator("/sys/block", ec)) {
     std::ifstream in(e.path() / "loop/backing_file");
     std::string backing;
-    if (std::getline(in, backing) && backing.find(text) != std::string::npos) {
+    if (!std::getline(in, backing)) {
+      continue;
+    }
+    const std::string marker = "/rehost-native-";
+    size_t at = backing.find(marker);
+    if (at == std::string::npos) {
+      continue;
+    }
+    std::string pid = backing.substr(at + marker.size());
+    pid = pid.substr(0, pid.find('-'));
+    if (pid.empty() || !fs::exists("/proc/" + pid)) {
       found.push_back(e.path().filename().string() + " -> " + backing);
     }
   }
@@ -165,7 +177,7 @@ TEST_SUITE("integration")
     CHECK(listed);
     CHECK(sha256_of(source) == before);
     CHECK(processes_mentioning(dir.str()).empty());
-    CHECK(loops_mentioning("rehost-native").empty());
+    CHECK(leaked_native_loops().empty());
   }
 
   TEST_CASE("interrupted at any pass, a conversion leaves nothing behind and the next succeeds")
@@ -207,7 +219,7 @@ TEST_SUITE("integration")
         std::vector<std::string> loops;
         for (int wait = 0; wait < 50; ++wait) {
           procs = processes_mentioning(dir.str());
-          loops = loops_mentioning("rehost-native-");
+          loops = leaked_native_loops();
           if (procs.empty() && loops.empty()) {
             break;
           }
@@ -337,7 +349,7 @@ actions:
     CHECK(read_file(out + "/junk.log").find("rehost: error:") != std::string::npos);
     CHECK(r.out.find("FAILED") != std::string::npos);
     CHECK(sha256_of(web) == web_before);
-    CHECK(loops_mentioning("rehost-native").empty());
+    CHECK(leaked_native_loops().empty());
   }
 }
 
