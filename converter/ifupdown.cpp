@@ -1,5 +1,6 @@
 #include "converter/ifupdown.hpp"
 
+#include <cctype>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -31,20 +32,25 @@ bool is_stanza_start(const std::string& word)
   return k_starts.count(word) > 0 || word.rfind("allow-", 0) == 0;
 }
 
+// ifupdown splits words at whatever isspace() says is a space, as words_of does.
+bool is_space(char c)
+{
+  return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
+
 // Replaces whole-word occurrences of `from` in a line (interface names in auto lines).
 std::string rename_word(const std::string& line, const std::string& from, const std::string& to)
 {
   std::string out;
   size_t i = 0;
   while (i < line.size()) {
-    if (line[i] == '#') {
+    // A comment starts with a word that starts with '#'.
+    if (line[i] == '#' && (i == 0 || is_space(line[i - 1]))) {
       out += line.substr(i);
       break;
     }
-    if (line.compare(i, from.size(), from) == 0
-        && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')
-        && (i + from.size() == line.size() || line[i + from.size()] == ' '
-            || line[i + from.size()] == '\t' || line[i + from.size()] == '\n')) {
+    if (line.compare(i, from.size(), from) == 0 && (i == 0 || is_space(line[i - 1]))
+        && (i + from.size() == line.size() || is_space(line[i + from.size()]))) {
       out += to;
       i += from.size();
     } else {

@@ -29,4 +29,19 @@ TEST_SUITE("unit")
     CHECK(ifupdown_primary_interface(text).empty());
     CHECK(ifupdown_dhcp(text, "ens5") == text);
   }
+
+  TEST_CASE("words are split where ifupdown splits them: at any white space, '#' only first")
+  {
+    // Found by fuzz_ifupdown: a form feed after the name, and a '#' inside a name.
+    std::string text = "auto eth0\f\niface eth0\finet6 static\n  address 2001:db8::2/64\n"
+                       "auto a#b\niface a#b inet6 auto\n";
+    CHECK(ifupdown_primary_interface(text) == "eth0");
+    std::string out = ifupdown_dhcp(text, "ens5");
+    CHECK(out
+          == "auto ens5\f\niface ens5\finet6 static\n  address 2001:db8::2/64\n"
+             "auto a#b\niface a#b inet6 auto\n");
+    CHECK(ifupdown_primary_interface(out) == "ens5");
+    std::string hash = "iface a#b inet6 auto # comment a#b\n";
+    CHECK(ifupdown_dhcp(hash, "ens5") == "iface ens5 inet6 auto # comment a#b\n");
+  }
 }

@@ -9,6 +9,16 @@
 #include "converter/inspection.hpp"
 #include "tests/test_util.hpp"
 
+// clang says so through __has_feature, gcc through __SANITIZE_ADDRESS__.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REHOST_HAS_ASAN 1
+#endif
+#endif
+#ifndef REHOST_HAS_ASAN
+#define REHOST_HAS_ASAN 0
+#endif
+
 using namespace rehost;
 
 namespace {
@@ -77,7 +87,7 @@ TEST_SUITE("unit")
   {
     // The best of three loads, so that a busy machine does not decide; sanitizers slow every
     // allocation, so their builds get a looser bound.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || REHOST_HAS_ASAN
     const double limit_ms = 200;
 #else
     const double limit_ms = 20;
