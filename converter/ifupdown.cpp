@@ -38,11 +38,29 @@ bool is_space(char c)
   return std::isspace(static_cast<unsigned char>(c)) != 0;
 }
 
-// Replaces whole-word occurrences of `from` in a line (interface names in auto lines).
-std::string rename_word(const std::string& line, const std::string& from, const std::string& to)
+// Replaces whole-word occurrences of `from` in a line after its first word (the keyword), and
+// only in the word after it when `only_second` (the name of an iface line).
+std::string rename_word(const std::string& line, const std::string& from, const std::string& to,
+                        bool only_second = false)
 {
-  std::string out;
   size_t i = 0;
+  while (i < line.size() && is_space(line[i])) {
+    ++i;
+  }
+  while (i < line.size() && !is_space(line[i])) {
+    ++i;
+  }
+  std::string out = line.substr(0, i);
+  if (only_second) {
+    while (i < line.size() && is_space(line[i])) {
+      out += line[i++];
+    }
+    if (line.compare(i, from.size(), from) == 0
+        && (i + from.size() == line.size() || is_space(line[i + from.size()]))) {
+      return out + to + line.substr(i + from.size());
+    }
+    return line;
+  }
   while (i < line.size()) {
     // A comment starts with a word that starts with '#'.
     if (line[i] == '#' && (i == 0 || is_space(line[i - 1]))) {
@@ -95,7 +113,7 @@ std::string ifupdown_dhcp(const std::string& text, const std::string& new_name)
         std::string indent = line.substr(0, line.find_first_not_of(" \t"));
         out += indent + "iface " + new_name + " inet dhcp\n";
       } else {
-        out += rename_word(line, old, new_name);
+        out += rename_word(line, old, new_name, true);
       }
       continue;
     }

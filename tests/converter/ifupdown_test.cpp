@@ -44,4 +44,14 @@ TEST_SUITE("unit")
     std::string hash = "iface a#b inet6 auto # comment a#b\n";
     CHECK(ifupdown_dhcp(hash, "ens5") == "iface ens5 inet6 auto # comment a#b\n");
   }
+
+  TEST_CASE("an interface named like a keyword is renamed where it is a name, not a keyword")
+  {
+    // Found by fuzz_ifupdown: "iface iface ..." named an interface "iface".
+    std::string text = "auto auto iface\niface iface inet6 auto\n";
+    CHECK(ifupdown_primary_interface(text) == "iface");
+    std::string out = ifupdown_dhcp(text, "ens5");
+    CHECK(out == "auto auto ens5\niface ens5 inet6 auto\n");
+    CHECK(ifupdown_primary_interface(out) == "ens5");
+  }
 }
