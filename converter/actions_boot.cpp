@@ -49,7 +49,11 @@ Result<void> kernel_args(ActionContext& c, const Action& a, ActionRecord& record
         }
       }
       if (!value || cmdline.text() != bootloader::KernelCmdline(*value).text()) {
-        out = set_shell_var(out, variables[i], cmdline.text());
+        auto edited = set_shell_var_checked(out, variables[i], cmdline.text());
+        if (!edited) {
+          return edited;
+        }
+        out = *edited;
       }
     }
     return out;

@@ -181,7 +181,10 @@ Result<void> default_kernel(ActionContext& c, const Action& a, ActionRecord& rec
     }
     chosen_as = "GRUB_DEFAULT=" + *entry;
     transform = [&, entry](const std::string& t) -> Result<std::string> {
-      return shell_var(t, "GRUB_DEFAULT") == *entry ? t : set_shell_var(t, "GRUB_DEFAULT", *entry);
+      if (shell_var(t, "GRUB_DEFAULT") == *entry) {
+        return t;
+      }
+      return set_shell_var_checked(t, "GRUB_DEFAULT", *entry);
     };
   } else if (style == "bls") {
     auto entries = files_at(c, a.str("entries", "/boot/loader/entries"), ".conf");

@@ -46,6 +46,9 @@ Result<void> initramfs_modules(ActionContext& c, const Action& a, ActionRecord& 
     auto edit =
         drivers::add_modules(*format, text, wanted, a.str("variable"),
                              fmt::format("Added by rehost for the {} target", c.target.name));
+    if (!edit.problem.empty()) {
+      return fail("{}: {}", path, edit.problem);
+    }
     added = edit.added;
     return edit.text;
   };

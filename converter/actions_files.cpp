@@ -207,7 +207,7 @@ Result<void> shell_var_to_uuid(ActionContext& c, const Action& a, ActionRecord& 
     }
     if (auto stable = stable_device_name(c.inspection.disk, *value)) {
       record.summary = fmt::format("{}: {}={} to {}", path, variable, *value, *stable);
-      return set_shell_var(text, variable, *stable);
+      return set_shell_var_checked(text, variable, *stable);
     }
     return text;
   };
@@ -228,7 +228,7 @@ Result<void> set_shell_var_action(ActionContext& c, const Action& a, ActionRecor
       return text;
     }
     record.summary = fmt::format("{}: {}={}", path, variable, value);
-    return set_shell_var(text, variable, value);
+    return set_shell_var_checked(text, variable, value);
   };
   return edit_guest_file(c, record, path, only_if_set ? MissingFile::skip : MissingFile::create,
                          transform);

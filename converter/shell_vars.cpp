@@ -207,6 +207,18 @@ std::string set_shell_var(const std::string& text, const std::string& name,
   return text.substr(0, last->value_start) + quoted + text.substr(last->value_end);
 }
 
+Result<std::string> set_shell_var_checked(const std::string& text, const std::string& name,
+                                          const std::string& value)
+{
+  std::string out = set_shell_var(text, name, value);
+  if (shell_var(out, name) != value) {
+    return fail("{} cannot be set: the quoting of the file before it is unbalanced (a quote is "
+                "never closed)",
+                name);
+  }
+  return out;
+}
+
 std::string unset_shell_var(const std::string& text, const std::string& name)
 {
   std::string out;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "converter/error.hpp"
+
 namespace rehost {
 
 // The value of a shell word: 'single', "double" (with \" \\ \$ \` escapes), $'...' is taken
@@ -29,6 +31,12 @@ std::optional<std::string> shell_var(const std::string& text, const std::string&
 // when possible and any trailing comment), or a line is appended. Nothing else changes.
 std::string set_shell_var(const std::string& text, const std::string& name,
                           const std::string& value);
+
+// set_shell_var, then an error when `name` does not read back as `value`: quoting the edit
+// cannot get past, such as a quote left open at the end of the file, which would swallow an
+// appended line.
+Result<std::string> set_shell_var_checked(const std::string& text, const std::string& name,
+                                          const std::string& value);
 
 // Whether the value of `name` holds `word` as one of its blank-separated words.
 bool shell_var_has_word(const std::string& text, const std::string& name, const std::string& word);

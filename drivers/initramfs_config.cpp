@@ -109,7 +109,11 @@ ModulesEdit edit_shell_list(const std::string& text, const std::vector<std::stri
   ModulesEdit edit{text, missing(modules, listed)};
   if (!edit.added.empty()) {
     listed.insert(listed.end(), edit.added.begin(), edit.added.end());
-    edit.text = set_shell_var(text, variable, join(listed));
+    auto set = set_shell_var_checked(text, variable, join(listed));
+    if (!set) {
+      return {text, {}, set.error().message};
+    }
+    edit.text = *set;
   }
   return edit;
 }

@@ -24,6 +24,7 @@ Result<ModulesFormat> parse_modules_format(const std::string& name);
 struct ModulesEdit {
   std::string text;
   std::vector<std::string> added; // the names that were not listed yet
+  std::string problem;            // why nothing could be added ("" when all is well)
 };
 
 // Adds `modules` (those not already listed, '-' and '_' being the same) to `text`. `variable`

@@ -77,4 +77,18 @@ TEST_SUITE("unit")
     CHECK(add_shell_var_words("INITRD_MODULES=\"\"\n", "INITRD_MODULES", {"nvme"})
           == "INITRD_MODULES=\"nvme\"\n");
   }
+
+  TEST_CASE("set_shell_var_checked refuses an edit that a quote left open would swallow")
+  {
+    // Found by fuzz_initramfs_config: INITRD_MODULES= appended after `B="open` was read as part
+    // of B's value.
+    std::string text = "A=\"one\ntwo\"\nB=\"open";
+    CHECK(shell_var(text, "A") == "one\ntwo");
+    auto refused = set_shell_var_checked(text, "MODULES", "nvme ena");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("never closed") != std::string::npos);
+    auto fine = set_shell_var_checked("A=1\n", "MODULES", "nvme ena");
+    REQUIRE(fine);
+    CHECK(*fine == "A=1\nMODULES=\"nvme ena\"\n");
+  }
 }

@@ -59,4 +59,13 @@ TEST_SUITE("unit")
     CHECK(add_modules(ModulesFormat::bash_array, "HOOKS=(base)\n", {"nvme"}, "MODULES", "").text
           == "HOOKS=(base)\nMODULES=(nvme)\n");
   }
+
+  TEST_CASE("shell_list: a file whose quote is never closed gets nothing, and says why")
+  {
+    auto edit =
+        add_modules(ModulesFormat::shell_list, "X=\"open\n", {"nvme"}, "INITRD_MODULES", "c");
+    CHECK(edit.text == "X=\"open\n");
+    CHECK(edit.added.empty());
+    CHECK(edit.problem.find("INITRD_MODULES cannot be set") != std::string::npos);
+  }
 }
