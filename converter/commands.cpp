@@ -245,7 +245,7 @@ void require_free_space(Guest& guest, const Inspection& in)
 Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& session,
                                const RuleSet& rules, const TargetProfile& target,
                                const Source& source, const CommonOptions& common,
-                               const std::string& windows_drivers)
+                               const std::string& windows_drivers, const std::string& packages_dir)
 {
   // What is on the disk: OS, kernels, bootloader, tools.
   Inspection inspection =
@@ -277,13 +277,17 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
 
   // Each action of each matching rule, in order.
   passes.run("Converting", [&] {
-    ActionContext context{*session.guest, inspection, target, common.command_timeout,
-                          windows_drivers};
+    ActionContext context{*session.guest,         inspection,      target,
+                          common.command_timeout, windows_drivers, packages_dir};
     for (const Rule* rule : plan) {
       for (const auto& action : rule->actions) {
         ActionRecord record;
         record.rule = rule->id;
         auto result = run_action(context, action, record);
+        for (const auto& warning : record.warnings) {
+          log::warning("{}", warning);
+          report.warnings.push_back(warning);
+        }
         report.actions.push_back(record);
         interrupt::check();
         if (!result) {
@@ -349,8 +353,8 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
     report.backend = session.backend;
 
     // Inspect, choose the rules, apply their actions.
-    Inspection inspection =
-        inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers);
+    Inspection inspection = inspect_and_convert(passes, report, session, rules, target, source,
+                                                common, o.drivers, o.packages_dir);
 
     // Read the result back and check it.
     passes.run("Validating", [&] {
@@ -515,7 +519,8 @@ int run_plan(const CommonOptions& common, const PlanOptions& o)
                           parse_backend(common.backend));
     });
     report.backend = session.backend;
-    inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers);
+    inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers,
+                        o.packages_dir);
     session.close();
   }
   report.status = "ok";
@@ -554,6 +559,9 @@ int run_plan(const CommonOptions& common, const PlanOptions& o)
     }
     for (const auto& note : a.notes) {
       out += "   note: " + note + "\n";
+    }
+    for (const auto& warning : a.warnings) {
+      out += "   warning: " + warning + "\n";
     }
   }
   std::fputs(out.c_str(), stdout);

@@ -134,6 +134,12 @@ int main(int argc, char** argv)
                    "Windows guests: a directory of driver packages (INF, SYS, CAT) for the target "
                    "(default: the target profile's windows.drivers)")
       ->check(CLI::ExistingDirectory);
+  convert_cmd
+      ->add_option("--packages-dir", convert.packages_dir,
+                   "Where install_packages actions find their package directories (default: "
+                   "$REHOST_PACKAGES_DIR)")
+      ->envname("REHOST_PACKAGES_DIR")
+      ->check(CLI::ExistingDirectory);
 
   ValidateOptions validate;
   int validate_boot_timeout = 600;
@@ -164,6 +170,11 @@ int main(int argc, char** argv)
   plan_cmd->add_flag("--json", plan.json, "Print the plan as JSON");
   plan_cmd->add_option("--root", plan.root, "The root device when the disk holds several OSes");
   plan_cmd->add_option("--drivers", plan.drivers, "Windows guests: driver packages, as for convert")
+      ->check(CLI::ExistingDirectory);
+  plan_cmd
+      ->add_option("--packages-dir", plan.packages_dir,
+                   "Package directories for install_packages, as for convert")
+      ->envname("REHOST_PACKAGES_DIR")
       ->check(CLI::ExistingDirectory);
 
   auto* rules_cmd = app.add_subcommand("rules", "Work with rule files");
