@@ -391,9 +391,9 @@ const std::vector<ActionType>& action_types()
 {
   static const std::vector<ActionType> k_types = [] {
     std::vector<ActionType> all;
-    for (auto area :
-         {file_action_types, boot_action_types, bootloader_action_types, driver_action_types,
-          package_action_types, network_action_types, windows_action_types, config_action_types}) {
+    for (auto area : {file_action_types, boot_action_types, bootloader_action_types,
+                      driver_action_types, package_action_types, network_action_types,
+                      windows_action_types, config_action_types, firstboot_action_types}) {
       for (auto& t : area()) {
         all.push_back(std::move(t));
       }
