@@ -38,8 +38,8 @@ struct ActionRecord {
   std::vector<FileChange> changes;
   std::vector<CommandRun> commands;
   std::vector<std::string> notes;
-  std::vector<std::string> warnings;                 // also the report's warnings
   nlohmann::json details = nlohmann::json::object(); // e.g. the initramfs listing
+  std::vector<std::string> warnings;                 // also the report's warnings
 };
 
 struct Check {
