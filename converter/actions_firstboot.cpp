@@ -107,8 +107,17 @@ Result<void> add_link(ActionContext& c, ActionRecord& record, const std::string&
   return {};
 }
 
+// Whether the guest boots with systemd. /sbin/init says which init it runs: systemd may be
+// installed without being the init (Debian with sysvinit-core).
 bool has_systemd(Guest& guest)
 {
+  if (auto target = guest.read_link("/sbin/init")) {
+    return target->find("systemd") != std::string::npos;
+  }
+  auto init = guest.lstat("/sbin/init");
+  if (init && init->type == FileType::regular) {
+    return false;
+  }
   return exists(guest, "/usr/lib/systemd/systemd") || exists(guest, "/lib/systemd/systemd");
 }
 

@@ -60,6 +60,8 @@ TEST_SUITE("unit")
   {
     Fixture f;
     f.dir.write("root/usr/lib/systemd/systemd", "");
+    fs::create_directories(f.at("/sbin"));
+    fs::create_symlink("../usr/lib/systemd/systemd", f.at("/sbin/init"));
     auto record = f.must_run(script("nic", "20", "echo ${target.first_interface}\\n"));
     CHECK(f.read("/usr/lib/rehost/firstboot/20-nic.sh") == "echo ens4\n");
     struct stat st {};
@@ -138,6 +140,9 @@ TEST_SUITE("unit")
   {
     Fixture f;
     f.dir.write("root/etc/rc.local", "#!/bin/sh -e\n# rc.local\n\nexit 0\n");
+    // systemd is installed but not the init: /sbin/init is sysvinit's.
+    f.dir.write("root/lib/systemd/systemd", "");
+    f.dir.write("root/sbin/init", "sysvinit");
     auto record = f.must_run(script("nic", "20", "true\\n"));
     CHECK(f.read("/etc/rc.local")
           == "#!/bin/sh -e\n# rc.local\n\n/usr/lib/rehost/rehost-firstboot\nexit 0\n");
