@@ -94,6 +94,7 @@ KeyEdits key_edits(const ActionContext& c, const Action& a)
     edits.set.emplace_back(key, substitute(value, vars));
   }
   edits.remove = a.list("remove");
+  edits.stop_at = a.str("stop_at");
   return edits;
 }
 
@@ -193,7 +194,10 @@ std::vector<ActionType> config_action_types()
          ParamSpec{"remove", ParamType::list, false, "keys whose lines go"},
          ParamSpec{"separator", ParamType::string, false, "between key and value (default \"=\")"},
          ParamSpec{"create", ParamType::string, false,
-                   "\"true\": create a missing file (else it is left missing)"}},
+                   "\"true\": create a missing file (else it is left missing)"},
+         ParamSpec{"stop_at", ParamType::string, false,
+                   "a first word that ends the part edited (sshd_config: Match); missing keys "
+                   "go before it"}},
         guest_var_names(),
         check_keys_action},
        set_key_value},

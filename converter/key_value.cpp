@@ -14,6 +14,16 @@ bool blank(char c)
   return c == ' ' || c == '\t';
 }
 
+std::string lower(std::string s)
+{
+  for (auto& c : s) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return s;
+}
+
 std::string trim(const std::string& s)
 {
   size_t b = 0;
@@ -174,12 +184,24 @@ KeyEditResult edit_key_values(const std::string& text, const KeyEdits& edits,
 {
   KeyEditResult result;
   auto lines = lines_of(text);
+  size_t end = lines.size();
+  for (size_t i = 0; i < lines.size() && !edits.stop_at.empty(); ++i) {
+    auto k = parse_key_line(split_ending(lines[i]).first, " ");
+    if (k && lower(k->key) == lower(edits.stop_at)) {
+      end = i;
+      break;
+    }
+  }
   std::optional<size_t> last_key;
-  auto found = edit_lines(lines, 0, lines.size(), edits, separator, result, last_key);
-  result.text = joined(lines);
+  auto found = edit_lines(lines, 0, end, edits, separator, result, last_key);
   std::string added = missing_lines(edits, found, separator, result);
-  if (!added.empty()) {
-    result.text = terminated(result.text) + added;
+  if (added.empty()) {
+    result.text = joined(lines);
+  } else if (end == lines.size()) {
+    result.text = terminated(joined(lines)) + added;
+  } else {
+    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(end), added);
+    result.text = joined(lines);
   }
   return result;
 }

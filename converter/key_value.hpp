@@ -14,6 +14,10 @@ namespace rehost {
 struct KeyEdits {
   std::vector<std::pair<std::string, std::string>> set;
   std::vector<std::string> remove;
+  // For edit_key_values: a first word (compared ignoring case) that ends the part of the file
+  // edited, such as sshd_config's "Match": from the first line it begins, nothing is touched,
+  // and missing keys go before that line.
+  std::string stop_at;
 };
 
 // What an edit did, for the report.

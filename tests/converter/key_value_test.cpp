@@ -52,6 +52,13 @@ TEST_SUITE("unit")
     auto appended = edit_key_values("A=1", {{{"B", "2"}}, {}});
     CHECK(appended.text == "A=1\nB=2\n");
     CHECK(edit_key_values("", {{{"B", "2"}}, {}}).text == "B=2\n");
+    // Keys within and after a Match block are conditional: left alone, and missing keys go
+    // before the block.
+    KeyEdits before_match{{{"PasswordAuthentication", "no"}, {"UseDNS", "no"}}, {}, "Match"};
+    CHECK(edit_key_values("PasswordAuthentication yes\nmatch User git\n  UseDNS yes\n",
+                          before_match, " ")
+              .text
+          == "PasswordAuthentication no\nUseDNS no\nmatch User git\n  UseDNS yes\n");
     // Every line assigning the key gets the value, whichever one the program reads.
     CHECK(edit_key_values("X=1\nX=2\n", {{{"X", "3"}}, {}}).text == "X=3\nX=3\n");
   }
