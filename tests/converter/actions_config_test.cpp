@@ -156,11 +156,13 @@ TEST_SUITE("unit")
     CHECK(record.summary
           == "/etc/waagent.conf: ResourceDisk.Format=n, Provisioning.Agent=auto, -Logs.Verbose");
 
-    f.dir.write("root/etc/ssh/sshd_config", "#PermitRootLogin yes\nUseDNS yes\n");
+    f.dir.write("root/etc/ssh/sshd_config",
+                "#PermitRootLogin yes\nUseDNS yes\nMatch User sftp\n  PermitRootLogin yes\n");
     f.run("  - type: set_key_value\n    path: /etc/ssh/sshd_config\n    separator: \" \"\n"
-          "    set: {PermitRootLogin: \"no\", UseDNS: \"no\"}\n");
+          "    stop_at: Match\n    set: {PermitRootLogin: \"no\", UseDNS: \"no\"}\n");
     CHECK(f.read("/etc/ssh/sshd_config")
-          == "#PermitRootLogin yes\nUseDNS no\nPermitRootLogin no\n");
+          == "#PermitRootLogin yes\nUseDNS no\nPermitRootLogin no\nMatch User sftp\n"
+             "  PermitRootLogin yes\n");
   }
 
   TEST_CASE("set_key_value leaves a missing file missing unless create is true")
