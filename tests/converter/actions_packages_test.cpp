@@ -121,6 +121,12 @@ TEST_SUITE("unit")
     auto no_dir = f.run(k_ssm, relative);
     REQUIRE_FALSE(no_dir);
     CHECK(no_dir.error().message.find("no --packages-dir") != std::string::npos);
+    // Optional packages nobody provided are a note, not a warning.
+    ActionRecord not_asked;
+    REQUIRE(f.run(k_ssm + "    optional: \"true\"\n", not_asked));
+    CHECK(not_asked.warnings.empty());
+    CHECK(not_asked.notes
+          == std::vector<std::string>{"no --packages-dir: amazon-ssm-agent_*.deb not installed"});
     ActionRecord absolute;
     std::string abs = k_ssm;
     abs.replace(abs.find("dir: aws"), 8, "dir: " + f.dir.str() + "/packages/aws");
