@@ -238,7 +238,7 @@ Result<void> firstboot(ActionContext& c, const Action& a, ActionRecord& record)
     return r;
   }
   record.summary = fmt::format("first-boot script {} (run by {})", script, *how);
-  record.details["firstboot"] = script;
+  record.details["firstboot"] = nlohmann::json::array({script}); // as windows_drivers: a list
   return {};
 }
 

@@ -84,6 +84,8 @@ TEST_SUITE("unit")
     CHECK(record.changes[1].diff.find("-> /etc/systemd/system/rehost-firstboot.service")
           != std::string::npos);
     CHECK(record.changes[3].diff.find("+echo ens4") != std::string::npos);
+    CHECK(record.details["firstboot"]
+          == nlohmann::json::array({"/usr/lib/rehost/firstboot/20-nic.sh"}));
 
     // A second script adds only itself; the runner is shared.
     auto second = f.must_run(script("agent", "5", "true\\n"));
