@@ -59,6 +59,134 @@ Vars target_vars(const ActionContext& c)
           {"target.first_interface", {c.target.first_interface}}};
 }
 
+Vars guest_vars(const ActionContext& c)
+{
+  Vars vars = target_vars(c);
+  const OsIdentity& os = c.inspection.os;
+  vars["os.id"] = {os.id};
+  vars["os.version"] = {os.version_id};
+  vars["os.major"] = {os.major ? std::to_string(*os.major) : std::string()};
+  vars["os.family"] = {os.family};
+  vars["os.arch"] = {os.arch};
+  vars["os.codename"] = {os.codename};
+  return vars;
+}
+
+std::vector<const char*> guest_var_names(std::vector<const char*> more)
+{
+  std::vector<const char*> names = {"target.name", "target.console", "target.first_interface",
+                                    "os.id",       "os.version",     "os.major",
+                                    "os.family",   "os.arch",        "os.codename"};
+  names.insert(names.end(), more.begin(), more.end());
+  return names;
+}
+
+std::string substitute(const std::string& text, const Vars& vars)
+{
+  std::string out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t at = text.find('$', pos);
+    if (at == std::string::npos) {
+      out += text.substr(pos);
+      break;
+    }
+    out += text.substr(pos, at - pos);
+    if (text.compare(at, 3, "$${") == 0) {
+      out += "${";
+      pos = at + 3;
+      continue;
+    }
+    size_t close = text.compare(at, 2, "${") == 0 ? text.find('}', at + 2) : std::string::npos;
+    if (close != std::string::npos) {
+      auto it = vars.find(text.substr(at + 2, close - at - 2));
+      if (it != vars.end()) {
+        out += join(it->second);
+        pos = close + 1;
+        continue;
+      }
+    }
+    out += '$';
+    pos = at + 1;
+  }
+  return out;
+}
+
+Result<void> write_guest_file(ActionContext& c, ActionRecord& record, const std::string& path,
+                              const std::string& content, uint32_t mode)
+{
+  auto info = c.guest.stat(path);
+  if (!info) {
+    return std::unexpected(info.error());
+  }
+  std::string before;
+  const bool created = info->type == FileType::missing;
+  if (!created) {
+    auto text = c.guest.read_file(path, k_default_read_limit);
+    if (!text) {
+      return std::unexpected(text.error());
+    }
+    before = std::move(*text);
+    if (before == content && (info->mode & 07777) == mode) {
+      return {};
+    }
+    // The guest keeps the mode of a file it rewrites: a new mode needs a new file.
+    if ((info->mode & 07777) != mode) {
+      if (auto r = c.guest.remove(path); !r) {
+        return r;
+      }
+      record.notes.push_back(
+          fmt::format("{}: mode {:04o} -> {:04o}", path, info->mode & 07777, mode));
+    }
+  } else if (size_t slash = path.rfind('/'); slash > 0) {
+    if (auto r = c.guest.make_dirs(path.substr(0, slash)); !r) {
+      return r;
+    }
+  }
+  if (auto r = c.guest.write_file(path, content, mode); !r) {
+    return r;
+  }
+  FileChange change;
+  change.path = path;
+  change.kind = created ? "created" : "modified";
+  change.before_sha256 = created ? "" : sha256_hex(before);
+  change.after_sha256 = sha256_hex(content);
+  change.before_size = before.size();
+  change.after_size = content.size();
+  change.diff = unified_diff(path, before, content);
+  record.changes.push_back(std::move(change));
+  return {};
+}
+
+void check_flags(const Action& a, const std::vector<const char*>& names,
+                 std::vector<ActionProblem>& problems)
+{
+  for (const char* name : names) {
+    if (a.has(name) && a.str(name) != "true" && a.str(name) != "false") {
+      problems.push_back({a.where(name), fmt::format("{} must be \"true\" or \"false\"", name)});
+    }
+  }
+}
+
+void check_one_of(const Action& a, const char* first, const char* second,
+                  std::vector<ActionProblem>& problems)
+{
+  if (a.has(first) == a.has(second)) {
+    problems.push_back(
+        {a.location, fmt::format("a {} action needs either '{}' or '{}'", a.type, first, second)});
+  }
+}
+
+std::string rule_relative_path(const Action& action, const std::string& path)
+{
+  if (path.empty() || path.front() == '/') {
+    return path;
+  }
+  const std::string& file = action.location.file;
+  size_t slash = file.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : file.substr(0, slash)) + "/" + path;
+}
+
 std::string tail_lines(const std::string& text, size_t lines)
 {
   if (lines == 0) {
@@ -263,9 +391,9 @@ const std::vector<ActionType>& action_types()
 {
   static const std::vector<ActionType> k_types = [] {
     std::vector<ActionType> all;
-    for (auto area :
-         {file_action_types, boot_action_types, bootloader_action_types, driver_action_types,
-          package_action_types, network_action_types, windows_action_types}) {
+    for (auto area : {file_action_types, boot_action_types, bootloader_action_types,
+                      driver_action_types, package_action_types, network_action_types,
+                      windows_action_types, config_action_types, firstboot_action_types}) {
       for (auto& t : area()) {
         all.push_back(std::move(t));
       }

@@ -21,6 +21,7 @@ struct ActionContext {
   const TargetProfile& target;
   std::chrono::seconds command_timeout{1800};
   std::string windows_drivers; // --drivers: Windows driver packages ("" for the profile's)
+  std::string packages_dir;    // --packages-dir: where relative install_packages dirs are
   bool keep_network = false;   // --keep-network: static addresses and interface names stay
 };
 

@@ -123,6 +123,9 @@ int run_convert_batch(const CommonOptions& common, const ConvertOptions& o,
     if (o.keep_network) {
       argv.push_back("--keep-network");
     }
+    if (!o.packages_dir.empty()) {
+      argv.insert(argv.end(), {"--packages-dir", o.packages_dir});
+    }
     return argv;
   };
 

@@ -245,7 +245,8 @@ void require_free_space(Guest& guest, const Inspection& in)
 Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& session,
                                const RuleSet& rules, const TargetProfile& target,
                                const Source& source, const CommonOptions& common,
-                               const std::string& windows_drivers, bool keep_network)
+                               const std::string& windows_drivers, const std::string& packages_dir,
+                               bool keep_network)
 {
   // What is on the disk: OS, kernels, bootloader, tools.
   Inspection inspection =
@@ -277,13 +278,17 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
 
   // Each action of each matching rule, in order.
   passes.run("Converting", [&] {
-    ActionContext context{*session.guest,         inspection,      target,
-                          common.command_timeout, windows_drivers, keep_network};
+    ActionContext context{*session.guest,  inspection,   target,      common.command_timeout,
+                          windows_drivers, packages_dir, keep_network};
     for (const Rule* rule : plan) {
       for (const auto& action : rule->actions) {
         ActionRecord record;
         record.rule = rule->id;
         auto result = run_action(context, action, record);
+        for (const auto& warning : record.warnings) {
+          log::warning("{}", warning);
+          report.warnings.push_back(warning);
+        }
         report.actions.push_back(record);
         interrupt::check();
         if (!result) {
@@ -350,7 +355,7 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
 
     // Inspect, choose the rules, apply their actions.
     Inspection inspection = inspect_and_convert(passes, report, session, rules, target, source,
-                                                common, o.drivers, o.keep_network);
+                                                common, o.drivers, o.packages_dir, o.keep_network);
 
     // Read the result back and check it.
     passes.run("Validating", [&] {
@@ -516,7 +521,7 @@ int run_plan(const CommonOptions& common, const PlanOptions& o)
     });
     report.backend = session.backend;
     inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers,
-                        o.keep_network);
+                        o.packages_dir, o.keep_network);
     session.close();
   }
   report.status = "ok";
@@ -555,6 +560,9 @@ int run_plan(const CommonOptions& common, const PlanOptions& o)
     }
     for (const auto& note : a.notes) {
       out += "   note: " + note + "\n";
+    }
+    for (const auto& warning : a.warnings) {
+      out += "   warning: " + warning + "\n";
     }
   }
   std::fputs(out.c_str(), stdout);

@@ -33,6 +33,7 @@ struct ConvertOptions {
   bool force = false;
   std::string flatten_format; // "" keeps the overlay
   std::string drivers;        // Windows driver packages; "" for the target profile's
+  std::string packages_dir;   // where install_packages finds relative package directories
   bool keep_network = false;  // keep static addresses and interface names (docs/network.md)
 };
 
@@ -49,7 +50,8 @@ struct PlanOptions {
   std::string source;
   std::string target;
   std::string root;
-  std::string drivers; // as ConvertOptions::drivers
+  std::string drivers;      // as ConvertOptions::drivers
+  std::string packages_dir; // as ConvertOptions::packages_dir
   bool keep_network = false;
   bool json = false;
 };

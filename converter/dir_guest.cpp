@@ -321,6 +321,38 @@ Result<void> DirGuest::remove(const std::string& path)
   return {};
 }
 
+Result<void> DirGuest::remove_dir(const std::string& path)
+{
+  auto parent = open_parent(path);
+  if (!parent) {
+    return {};
+  }
+  Fd dir(parent->first);
+  if (unlinkat(dir.get(), parent->second.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    return fail("{}: {}", path, std::strerror(errno));
+  }
+  return {};
+}
+
+Result<void> DirGuest::make_symlink(const std::string& target, const std::string& path)
+{
+  auto parent = open_parent(path);
+  if (!parent) {
+    return std::unexpected(parent.error());
+  }
+  Fd dir(parent->first);
+  const std::string& name = parent->second;
+  std::string temp = fmt::format(".{}.rehost-{}", name, getpid());
+  unlinkat(dir.get(), temp.c_str(), 0);
+  if (symlinkat(target.c_str(), dir.get(), temp.c_str()) != 0
+      || renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) {
+    int saved = errno;
+    unlinkat(dir.get(), temp.c_str(), 0);
+    return fail("{}: {}", path, std::strerror(saved));
+  }
+  return {};
+}
+
 Result<void> DirGuest::rename(const std::string& from, const std::string& to)
 {
   auto from_parent = open_parent(from);

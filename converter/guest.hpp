@@ -74,6 +74,13 @@ public:
   // Removes a file or symlink (not a directory); missing is not an error.
   virtual Result<void> remove(const std::string& path) = 0;
 
+  // Removes an empty directory; missing is not an error.
+  virtual Result<void> remove_dir(const std::string& path) = 0;
+
+  // Creates a symbolic link `path` holding `target` as written; an existing file or link at
+  // `path` is replaced.
+  virtual Result<void> make_symlink(const std::string& target, const std::string& path) = 0;
+
   // Renames within the guest.
   virtual Result<void> rename(const std::string& from, const std::string& to) = 0;
 

@@ -434,6 +434,22 @@ Result<void> GuestfsGuest::remove(const std::string& path)
   return {};
 }
 
+Result<void> GuestfsGuest::remove_dir(const std::string& path)
+{
+  if (guestfs_is_dir(m_g, path.c_str()) > 0 && guestfs_rmdir(m_g, path.c_str()) != 0) {
+    return fail("{}: {}", path, last_error());
+  }
+  return {};
+}
+
+Result<void> GuestfsGuest::make_symlink(const std::string& target, const std::string& path)
+{
+  if (guestfs_ln_sf(m_g, target.c_str(), path.c_str()) != 0) {
+    return fail("{}: {}", path, last_error());
+  }
+  return {};
+}
+
 Result<void> GuestfsGuest::rename(const std::string& from, const std::string& to)
 {
   if (guestfs_rename(m_g, from.c_str(), to.c_str()) != 0) {

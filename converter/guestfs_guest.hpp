@@ -51,6 +51,8 @@ public:
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Result<std::string> read_link(const std::string& path) override;
   Result<void> remove(const std::string& path) override;
+  Result<void> remove_dir(const std::string& path) override;
+  Result<void> make_symlink(const std::string& target, const std::string& path) override;
   Result<void> rename(const std::string& from, const std::string& to) override;
   Result<SpaceInfo> free_space(const std::string& path) override;
   Result<void> copy(const std::string& from, const std::string& to) override;

@@ -137,6 +137,12 @@ int main(int argc, char** argv)
   convert_cmd->add_flag("--keep-network", convert.keep_network,
                         "Keep the static network configuration and interface names instead of "
                         "DHCP on the target's first interface (docs/network.md)");
+  convert_cmd
+      ->add_option("--packages-dir", convert.packages_dir,
+                   "Where install_packages actions find their package directories (default: "
+                   "$REHOST_PACKAGES_DIR)")
+      ->envname("REHOST_PACKAGES_DIR")
+      ->check(CLI::ExistingDirectory);
 
   ValidateOptions validate;
   int validate_boot_timeout = 600;
@@ -170,6 +176,11 @@ int main(int argc, char** argv)
       ->check(CLI::ExistingDirectory);
   plan_cmd->add_flag("--keep-network", plan.keep_network,
                      "Keep the network configuration and interface names, as for convert");
+  plan_cmd
+      ->add_option("--packages-dir", plan.packages_dir,
+                   "Package directories for install_packages, as for convert")
+      ->envname("REHOST_PACKAGES_DIR")
+      ->check(CLI::ExistingDirectory);
 
   auto* rules_cmd = app.add_subcommand("rules", "Work with rule files");
   rules_cmd->require_subcommand(1);

@@ -39,6 +39,7 @@ struct ActionRecord {
   std::vector<CommandRun> commands;
   std::vector<std::string> notes;
   nlohmann::json details = nlohmann::json::object(); // e.g. the initramfs listing
+  std::vector<std::string> warnings;                 // also the report's warnings
 };
 
 struct Check {

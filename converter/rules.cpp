@@ -32,6 +32,10 @@ public:
     m_lines.push_back(fmt::format("{}:{}:{}: {}", m_file, mark.line + 1, mark.column + 1, message));
   }
   void add_plain(const std::string& message) { m_lines.push_back(m_file + ": " + message); }
+  void add_at(const SourceLocation& at, const std::string& message)
+  {
+    m_lines.push_back(at.text() + ": " + message);
+  }
   bool empty() const { return m_lines.empty(); }
   std::string text() const
   {
@@ -107,17 +111,8 @@ std::vector<std::string> string_list(const YAML::Node& node, Problems& problems,
 void check_variables(const std::string& value, const YAML::Mark& mark, const ActionSpec& spec,
                      Problems& problems)
 {
-  static const std::regex k_var(R"(\$\{([^}]*)\})");
-  for (std::sregex_iterator it(value.begin(), value.end(), k_var), end; it != end; ++it) {
-    std::string name = (*it)[1];
-    bool known = std::find_if(spec.variables.begin(), spec.variables.end(),
-                              [&](const char* v) { return name == v; })
-                 != spec.variables.end();
-    if (!known) {
-      std::string hint = did_you_mean(name, keys_of(spec.variables));
-      problems.add(mark, fmt::format("unknown variable '${{{}}}' in a {} action{}", name, spec.type,
-                                     hint.empty() ? "" : " (did you mean '${" + hint + "}'?)"));
-    }
+  for (const auto& message : variable_problems(value, spec)) {
+    problems.add(mark, message);
   }
 }
 
@@ -276,6 +271,63 @@ std::vector<std::string> Action::list(const std::string& name) const
   return it->second.is_list ? it->second.list : std::vector<std::string>{it->second.scalar};
 }
 
+const std::vector<std::pair<std::string, std::string>>&
+Action::entries(const std::string& name) const
+{
+  static const std::vector<std::pair<std::string, std::string>> k_none;
+  auto it = params.find(name);
+  return it == params.end() ? k_none : it->second.entries;
+}
+
+const std::vector<ParamRecord>& Action::records(const std::string& name) const
+{
+  static const std::vector<ParamRecord> k_none;
+  auto it = params.find(name);
+  return it == params.end() ? k_none : it->second.records;
+}
+
+SourceLocation Action::where(const std::string& name) const
+{
+  auto it = params.find(name);
+  return it == params.end() ? location : it->second.location;
+}
+
+std::string ParamRecord::str(const std::string& name) const
+{
+  auto it = fields.find(name);
+  return it == fields.end() ? std::string() : it->second.scalar;
+}
+
+std::vector<std::string> ParamRecord::list(const std::string& name) const
+{
+  auto it = fields.find(name);
+  if (it == fields.end()) {
+    return {};
+  }
+  return it->second.is_list ? it->second.list : std::vector<std::string>{it->second.scalar};
+}
+
+std::vector<std::string> variable_problems(const std::string& text, const ActionSpec& spec)
+{
+  static const std::regex k_var(R"(\$(\$?)\{([^}]*)\})");
+  std::vector<std::string> out;
+  for (std::sregex_iterator it(text.begin(), text.end(), k_var), end; it != end; ++it) {
+    if ((*it)[1].length() > 0) {
+      continue; // "$${": an escaped "${"
+    }
+    std::string name = (*it)[2];
+    bool known = std::find_if(spec.variables.begin(), spec.variables.end(),
+                              [&](const char* v) { return name == v; })
+                 != spec.variables.end();
+    if (!known) {
+      std::string hint = did_you_mean(name, keys_of(spec.variables));
+      out.push_back(fmt::format("unknown variable '${{{}}}' in a {} action{}", name, spec.type,
+                                hint.empty() ? "" : " (did you mean '${" + hint + "}'?)"));
+    }
+  }
+  return out;
+}
+
 const TargetProfile* RuleSet::target(const std::string& name) const
 {
   auto it = targets.find(name);
@@ -321,6 +373,83 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
 }
 
 namespace {
+
+// A string or list of strings, its variables checked against the action's.
+ParamValue words_value(const YAML::Node& value, ParamType type, const std::string& what,
+                       const ActionSpec& spec, Problems& problems)
+{
+  ParamValue v;
+  v.location = problems.at(value.Mark());
+  if (type == ParamType::string) {
+    v.scalar = scalar(value, problems, what).value_or("");
+    check_variables(v.scalar, value.Mark(), spec, problems);
+    return v;
+  }
+  v.is_list = true;
+  v.list = string_list(value, problems, what);
+  if (value.IsSequence()) {
+    for (const auto& item : value) {
+      if (item.IsScalar()) {
+        check_variables(item.Scalar(), item.Mark(), spec, problems);
+      }
+    }
+  } else if (value.IsScalar()) {
+    check_variables(value.Scalar(), value.Mark(), spec, problems);
+  }
+  return v;
+}
+
+// One parameter of an action, of the type its schema says.
+ParamValue param_value(const YAML::Node& value, const ParamSpec& p, const ActionSpec& spec,
+                       Problems& problems)
+{
+  if (p.type == ParamType::string || p.type == ParamType::list) {
+    return words_value(value, p.type, p.name, spec, problems);
+  }
+  ParamValue v;
+  v.location = problems.at(value.Mark());
+  if (p.type == ParamType::map) {
+    if (!value.IsMap()) {
+      problems.add(value.Mark(), fmt::format("{} must be a mapping of names to strings", p.name));
+      return v;
+    }
+    for (const auto& kv : value) {
+      auto key = scalar(kv.first, problems, fmt::format("a name in {}", p.name));
+      auto text = scalar(kv.second, problems, fmt::format("{}.{}", p.name, key.value_or("?")));
+      if (key && text) {
+        check_variables(*text, kv.second.Mark(), spec, problems);
+        v.entries.emplace_back(*key, *text);
+      }
+    }
+    return v;
+  }
+  v.is_list = true;
+  if (!value.IsSequence()) {
+    problems.add(value.Mark(), fmt::format("{} must be a list of mappings", p.name));
+    return v;
+  }
+  for (const auto& item : value) {
+    if (!item.IsMap()) {
+      problems.add(item.Mark(), fmt::format("{} must be a list of mappings", p.name));
+      continue;
+    }
+    check_keys(item, p.fields, problems, fmt::format("an item of {}", p.name));
+    ParamRecord record;
+    record.location = problems.at(item.Mark());
+    for (const auto& kv : item) {
+      std::string key = kv.first.as<std::string>("");
+      if (std::find_if(p.fields.begin(), p.fields.end(), [&](const char* f) { return key == f; })
+          == p.fields.end()) {
+        continue;
+      }
+      ParamType type = kv.second.IsSequence() ? ParamType::list : ParamType::string;
+      record.fields[key] =
+          words_value(kv.second, type, fmt::format("{}.{}", p.name, key), spec, problems);
+    }
+    v.records.push_back(std::move(record));
+  }
+  return v;
+}
 
 // One rule from one YAML document; problems are collected, not returned.
 Rule parse_rule_node(const YAML::Node* root, const std::string& file, Problems& problems)
@@ -434,25 +563,12 @@ Rule parse_rule_node(const YAML::Node* root, const std::string& file, Problems& 
           }
           continue;
         }
-        ParamValue v;
-        v.location = problems.at(value.Mark());
-        if (p.type == ParamType::string) {
-          v.scalar = scalar(value, problems, p.name).value_or("");
-          check_variables(v.scalar, value.Mark(), *spec, problems);
-        } else {
-          v.is_list = true;
-          v.list = string_list(value, problems, p.name);
-          if (value.IsSequence()) {
-            for (const auto& item : value) {
-              if (item.IsScalar()) {
-                check_variables(item.Scalar(), item.Mark(), *spec, problems);
-              }
-            }
-          } else if (value.IsScalar()) {
-            check_variables(value.Scalar(), value.Mark(), *spec, problems);
-          }
+        action.params[p.name] = param_value(value, p, *spec, problems);
+      }
+      if (spec->check) {
+        for (const auto& problem : spec->check(action, *spec)) {
+          problems.add_at(problem.location, problem.message);
         }
-        action.params[p.name] = std::move(v);
       }
       rule.actions.push_back(std::move(action));
     }

@@ -60,12 +60,27 @@ struct TargetProfile {
   std::vector<std::string> all_drivers() const;
 };
 
-// A parameter value: a string or a list of strings.
+struct ParamRecord;
+
+// A parameter value: a string, a list of strings, a mapping of names to strings (`entries`, in
+// the file's order), or a list of records (mappings of field names to values).
 struct ParamValue {
   bool is_list = false;
   std::string scalar;
   std::vector<std::string> list;
+  std::vector<std::pair<std::string, std::string>> entries;
+  std::vector<ParamRecord> records;
   SourceLocation location;
+};
+
+struct ParamRecord {
+  SourceLocation location;
+  std::map<std::string, ParamValue> fields;
+
+  // A field's string ("" when absent) and its list (a string is a list of one).
+  std::string str(const std::string& name) const;
+  std::vector<std::string> list(const std::string& name) const;
+  bool has(const std::string& name) const { return fields.count(name) > 0; }
 };
 
 struct Action {
@@ -76,7 +91,11 @@ struct Action {
   // Parameters (already validated at load, so these do not fail on a loaded rule).
   std::string str(const std::string& name, const std::string& fallback = {}) const;
   std::vector<std::string> list(const std::string& name) const;
+  const std::vector<std::pair<std::string, std::string>>& entries(const std::string& name) const;
+  const std::vector<ParamRecord>& records(const std::string& name) const;
   bool has(const std::string& name) const { return params.count(name) > 0; }
+  // Where a parameter was written (the action's own place when it is absent).
+  SourceLocation where(const std::string& name) const;
 };
 
 // Conditions over the inspection and the target; an empty list or unset bound is no condition.
@@ -107,21 +126,44 @@ struct Rule {
   std::vector<std::string> replaced; // files of earlier rules with this id that it replaced
 };
 
-enum class ParamType { string, list };
+// string: a scalar; list: a list of strings (a scalar is a list of one); map: a mapping of
+// names to strings; records: a list of mappings whose keys are `fields` and whose values are
+// strings or lists of strings.
+enum class ParamType { string, list, map, records };
 
 struct ParamSpec {
   const char* name;
   ParamType type;
   bool required;
   const char* description;
+  std::vector<const char*> fields = {}; // the keys a record may have (ParamType::records)
 };
+
+// A problem an action's own check finds in a loaded action.
+struct ActionProblem {
+  SourceLocation location;
+  std::string message;
+};
+
+struct ActionSpec;
+
+// Checks what the parameter types cannot say (which parameters go together, allowed words,
+// files the action names); run when the rule is loaded, so a problem stops before any disk is
+// touched.
+using ActionCheck = std::vector<ActionProblem> (*)(const Action&, const ActionSpec&);
 
 struct ActionSpec {
   const char* type;
   const char* description;
   std::vector<ParamSpec> params;
   std::vector<const char*> variables; // ${...} names allowed in its values
+  ActionCheck check = nullptr;
 };
+
+// The problems of the ${name} references in `text` that `spec` does not offer, one message
+// each ("unknown variable '${x}' in a template action (did you mean '${y}'?)"). "$${" is an
+// escaped "${" and no reference.
+std::vector<std::string> variable_problems(const std::string& text, const ActionSpec& spec);
 
 // The action types, their parameters and variables (the schema, also used by the docs).
 const std::vector<ActionSpec>& action_specs();

@@ -198,6 +198,14 @@ RegValue RegValue::dword(uint32_t value)
   return {RegType::dword, data};
 }
 
+RegValue RegValue::qword(uint64_t value)
+{
+  std::string data(8, '\0');
+  put32(data, 0, static_cast<uint32_t>(value & 0xffffffff));
+  put32(data, 4, static_cast<uint32_t>(value >> 32));
+  return {RegType::qword, data};
+}
+
 RegValue RegValue::binary(const std::string& bytes)
 {
   return {RegType::binary, bytes};
@@ -259,6 +267,10 @@ std::string RegValue::to_text() const
   }
   if (auto d = as_dword()) {
     return fmt::format("{} 0x{:08x} ({})", t, *d, *d);
+  }
+  if (type == RegType::qword && data.size() == 8) {
+    uint64_t q = (static_cast<uint64_t>(get32(data, 4)) << 32) | get32(data, 0);
+    return fmt::format("{} 0x{:016x} ({})", t, q, q);
   }
   if (auto m = as_multi()) {
     std::string items;
@@ -479,6 +491,71 @@ Result<void> Hive::set(const std::string& key, const std::string& name, const Re
     return fail("{}: cannot set {}\\{} ({})", m_path, key, name, errno_text(errno));
   }
   m_changes.push_back({key, name, *before, value});
+  return {};
+}
+
+Result<void> Hive::delete_value(const std::string& key, const std::string& name)
+{
+  if (m_mode != HiveMode::write) {
+    return fail("{}: opened read-only", m_path);
+  }
+  auto before = get(key, name);
+  if (!before) {
+    return std::unexpected(before.error());
+  }
+  if (!*before) {
+    return {};
+  }
+  auto names = value_names(key);
+  if (!names) {
+    return std::unexpected(names.error());
+  }
+  // hivex replaces a key's values as a whole: the others are written back as they are.
+  std::vector<std::string> keep_names;
+  std::vector<RegValue> keep_values;
+  for (const auto& other : *names) {
+    if (lower(other) == lower(name)) {
+      continue;
+    }
+    auto value = get(key, other);
+    if (!value) {
+      return std::unexpected(value.error());
+    }
+    if (*value) {
+      keep_names.push_back(other);
+      keep_values.push_back(**value);
+    }
+  }
+  std::vector<hive_set_value> set(keep_names.size());
+  for (size_t i = 0; i < set.size(); ++i) {
+    set[i] = {keep_names[i].data(), static_cast<hive_type>(keep_values[i].type),
+              keep_values[i].data.size(), keep_values[i].data.data()};
+  }
+  errno = 0;
+  if (hivex_node_set_values(m_handle->h, find(key), set.size(), set.data(), 0) != 0) {
+    return fail("{}: cannot delete {}\\{} ({})", m_path, key, name, errno_text(errno));
+  }
+  m_changes.push_back({key, name, *before, std::nullopt, true});
+  return {};
+}
+
+Result<void> Hive::delete_key(const std::string& key)
+{
+  if (m_mode != HiveMode::write) {
+    return fail("{}: opened read-only", m_path);
+  }
+  if (split_key(key).empty()) {
+    return fail("{}: the root key cannot be deleted", m_path);
+  }
+  size_t node = find(key);
+  if (!node) {
+    return {};
+  }
+  errno = 0;
+  if (hivex_node_delete_child(m_handle->h, node) != 0) {
+    return fail("{}: cannot delete key {} ({})", m_path, key, errno_text(errno));
+  }
+  m_changes.push_back({key, "", std::nullopt, std::nullopt, true});
   return {};
 }
 
@@ -755,12 +832,17 @@ std::string format_changes(const std::string& hive_name, const std::vector<RegCh
   std::string current;
   std::set<std::string> created;
   for (const auto& c : changes) {
-    if (!c.after && c.name.empty()) {
+    if (!c.after && c.name.empty() && !c.deleted) {
       created.insert(lower(c.key));
     }
   }
   for (const auto& c : changes) {
-    if (!c.after) {
+    if (c.deleted && !c.before) {
+      out += fmt::format("{}\\{} (deleted key)\n", hive_name, c.key);
+      current.clear();
+      continue;
+    }
+    if (!c.after && !c.deleted) {
       continue; // a created key shows as the heading of its values
     }
     if (lower(c.key) != current) {
@@ -769,7 +851,9 @@ std::string format_changes(const std::string& hive_name, const std::vector<RegCh
           fmt::format("{}\\{}{}\n", hive_name, c.key, created.count(current) ? " (new key)" : "");
     }
     std::string name = c.name.empty() ? "(Default)" : c.name;
-    if (c.before) {
+    if (c.deleted) {
+      out += fmt::format("- {} = {}\n", name, c.before->to_text());
+    } else if (c.before) {
       out += fmt::format("~ {}: {} -> {}\n", name, c.before->to_text(), c.after->to_text());
     } else {
       out += fmt::format("+ {} = {}\n", name, c.after->to_text());
@@ -777,7 +861,7 @@ std::string format_changes(const std::string& hive_name, const std::vector<RegCh
   }
   // Keys created without values still deserve a line.
   for (const auto& c : changes) {
-    if (!c.after && c.name.empty()) {
+    if (!c.after && c.name.empty() && !c.deleted) {
       bool has_values = false;
       for (const auto& v : changes) {
         if (v.after && lower(v.key) == lower(c.key)) {

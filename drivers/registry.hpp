@@ -41,6 +41,7 @@ struct RegValue {
   static RegValue expand_sz(const std::string& utf8);
   static RegValue multi_sz(const std::vector<std::string>& utf8);
   static RegValue dword(uint32_t value);
+  static RegValue qword(uint64_t value);
   static RegValue binary(const std::string& bytes);
 
   // The string of an REG_SZ or REG_EXPAND_SZ value (UTF-8), else nothing.
@@ -60,7 +61,8 @@ struct RegChange {
   std::string key;  // "ControlSet001\Services\nvme"
   std::string name; // value name; "" for the default value, or for a created key (no value)
   std::optional<RegValue> before;
-  std::optional<RegValue> after; // nothing for a created key
+  std::optional<RegValue> after; // nothing for a created key, or for what was deleted
+  bool deleted = false;          // a deleted value (`before` holds it), or key (no `before`)
 };
 
 enum class HiveMode { read_only, write };
@@ -93,6 +95,12 @@ public:
 
   // Sets a value, creating the key; an unchanged value is not recorded.
   Result<void> set(const std::string& key, const std::string& name, const RegValue& value);
+
+  // Deletes a value; nothing when it (or its key) is missing.
+  Result<void> delete_value(const std::string& key, const std::string& name);
+
+  // Deletes a key with its subkeys and values; nothing when it is missing. The root cannot go.
+  Result<void> delete_key(const std::string& key);
 
   // Writes the changes back to the file the hive was opened from.
   Result<void> commit();
@@ -135,6 +143,8 @@ Result<void> build_hive(const std::string& path, const std::string& text);
 //   HKLM\SYSTEM\ControlSet001\Services\nvme (new key)
 //   + Start = REG_DWORD 0x00000000 (0)
 //   ~ Start: REG_DWORD 0x00000003 (3) -> REG_DWORD 0x00000000 (0)
+//   - Start = REG_DWORD 0x00000003 (3)
+//   HKLM\SYSTEM\ControlSet001\Services\vmci (deleted key)
 std::string format_changes(const std::string& hive_name, const std::vector<RegChange>& changes);
 
 // UTF-8 to UTF-16LE and back (invalid input is replaced, never an error).

@@ -159,3 +159,44 @@ TEST_SUITE("unit")
     }
   }
 }
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("delete_value keeps the key's other values; delete_key takes the subkeys too")
+  {
+    TempDir dir;
+    std::string path = dir.str() + "/hive";
+    REQUIRE(build_hive(path, "[S\\vmci]\n\"Start\"=dword:00000000\n\"Type\"=dword:00000001\n"
+                             "\"Group\"=\"x\"\n[S\\vmci\\Parameters]\n\"A\"=\"b\"\n[S\\keep]\n"));
+    {
+      auto hive = Hive::open(path, HiveMode::write);
+      REQUIRE(hive);
+      REQUIRE(hive->delete_value("S\\vmci", "type"));
+      REQUIRE(hive->delete_value("S\\vmci", "Missing"));
+      REQUIRE(hive->delete_value("S\\Missing", "Start"));
+      REQUIRE(hive->set("S\\big", "Q", RegValue::qword(0x100000002ULL)));
+      REQUIRE(hive->delete_key("S\\keep"));
+      REQUIRE(hive->delete_key("S\\none"));
+      CHECK_FALSE(hive->delete_key(""));
+      CHECK(format_changes("HKLM\\SYSTEM", hive->changes())
+            == "HKLM\\SYSTEM\\S\\vmci\n"
+               "- type = REG_DWORD 0x00000001 (1)\n"
+               "HKLM\\SYSTEM\\S\\big (new key)\n"
+               "+ Q = REG_QWORD 0x0000000100000002 (4294967298)\n"
+               "HKLM\\SYSTEM\\S\\keep (deleted key)\n");
+      REQUIRE(hive->commit());
+    }
+    auto hive = Hive::open(path, HiveMode::read_only);
+    REQUIRE(hive);
+    CHECK(hive->value_names("S\\vmci").value() == std::vector<std::string>{"Start", "Group"});
+    CHECK(hive->get("S\\vmci", "Group").value()->as_string() == "x");
+    CHECK(hive->get("S\\vmci", "Start").value()->as_dword() == 0u);
+    CHECK(hive->has_key("S\\vmci\\Parameters"));
+    CHECK_FALSE(hive->has_key("S\\keep"));
+
+    auto writable = Hive::open(path, HiveMode::write);
+    REQUIRE(writable);
+    REQUIRE(writable->delete_key("S\\vmci"));
+    CHECK_FALSE(writable->has_key("S\\vmci\\Parameters"));
+  }
+}

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -178,6 +179,69 @@ TEST_SUITE("integration")
     CHECK(sha256_of(source) == before);
     CHECK(processes_mentioning(dir.str()).empty());
     CHECK(leaked_native_loops().empty());
+  }
+
+  TEST_CASE("a rule's install_packages, template, set_key_value and firstboot run natively")
+  {
+    if (!native_or_skip() || !have_tool_or_skip("busybox")) {
+      return;
+    }
+    TempDir dir;
+    std::string tree = write_runnable_debian(dir, "root");
+    dir.write("root/etc/agent.conf", "# agent\nRegion=old\n");
+    dir.write("root/usr/lib/systemd/systemd", "");
+    std::string source = make_ext4_disk(dir, "phony.img", tree);
+    dir.write("packages/tools/agent_1.0_all.deb", "package bytes\n");
+    dir.write("rules/extras.yaml", R"(id: extras
+description: cloud tools for the phony Debian
+match:
+  family: [debian]
+actions:
+  - type: install_packages
+    dir: tools
+    packages: ["agent_*.deb"]
+    command: [sh, -c, 'cat "$0" > /etc/agent-installed', "${packages}"]
+  - type: template
+    path: /etc/rehost-target
+    content: "${target.name} ${os.id}\n"
+  - type: set_key_value
+    path: /etc/agent.conf
+    set: {Region: "${target.name}"}
+  - type: firstboot
+    name: hello
+    content: "echo hello\n"
+)");
+    std::string output = dir.str() + "/out.qcow2";
+    std::string report = dir.str() + "/report.json";
+    auto r = run_rehost({"--backend", "native", "--rules-dir", dir.str() + "/rules", "convert",
+                         source, "--target", "kvm", "-o", output, "--report", report,
+                         "--packages-dir", dir.str() + "/packages"});
+    INFO("stderr:\n" << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(read_file(report));
+    std::map<std::string, nlohmann::json> by_type;
+    for (const auto& a : j["actions"]) {
+      by_type[a["type"].get<std::string>()] = a;
+    }
+    // The guest's own shell read the copy: the sandbox sees where the package was put.
+    auto install = by_type["install_packages"];
+    REQUIRE(install["commands"].size() == 1);
+    CHECK(install["commands"][0]["argv"].back() == "/var/cache/rehost-packages/agent_1.0_all.deb");
+    CHECK(install["commands"][0]["exit_status"] == 0);
+    CHECK(install["summary"].get<std::string>().find("installed agent_1.0_all.deb") == 0);
+    CHECK(by_type["template"]["changes"][0]["diff"].get<std::string>().find("+kvm debian")
+          != std::string::npos);
+    CHECK(by_type["set_key_value"]["changes"][0]["diff"].get<std::string>().find("+Region=kvm")
+          != std::string::npos);
+    std::vector<std::string> written;
+    for (const auto& c : by_type["firstboot"]["changes"]) {
+      written.push_back(c["path"]);
+    }
+    CHECK(written
+          == std::vector<std::string>{
+              "/etc/systemd/system/rehost-firstboot.service",
+              "/etc/systemd/system/multi-user.target.wants/rehost-firstboot.service",
+              "/usr/lib/rehost/rehost-firstboot", "/usr/lib/rehost/firstboot/50-hello.sh"});
   }
 
   TEST_CASE("interrupted at any pass, a conversion leaves nothing behind and the next succeeds")

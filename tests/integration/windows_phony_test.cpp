@@ -52,9 +52,25 @@ TEST_SUITE("integration")
     CHECK(j["windows"]["control_set"] == "ControlSet002");
     CHECK(j["boot"]["firmware"] == "uefi");
 
+    // A rule of the user's sets and deletes registry keys through the same hives.
+    dir.write("rules/registry.yaml", R"(id: registry-extras
+description: registry edits on top of the Windows conversion
+match:
+  family: [windows]
+actions:
+  - type: registry
+    hive: SYSTEM
+    key: CurrentControlSet\Services\xenbus
+    values: [{name: Start, type: dword, data: "4"}]
+  - type: registry
+    hive: SYSTEM
+    key: CurrentControlSet\Services\vmci
+    delete_key: "true"
+)");
     std::string out = dir.str() + "/out.qcow2";
     auto c =
-        run_rehost({"--backend", "guestfs", "convert", img, "--target", "aws-nitro", "--drivers",
+        run_rehost({"--backend", "guestfs", "--rules-dir", dir.str() + "/rules", "convert", img,
+                    "--target", "aws-nitro", "--drivers",
                     std::string(REHOST_TEST_DATA_DIR) + "/windows-drivers/aws-nitro", "-o", out});
     INFO(c.err);
     REQUIRE(c.exit_code == 0);
@@ -65,6 +81,8 @@ TEST_SUITE("integration")
     auto a = nlohmann::json::parse(after.out);
     CHECK(a["windows"]["services"]["AWSNVMe"]["start"] == 0);
     CHECK(a["windows"]["services"]["VMTools"]["start"] == 4);
+    CHECK(a["windows"]["services"]["xenbus"]["start"] == 4);
+    CHECK_FALSE(a["windows"]["services"].contains("vmci"));
   }
 
   TEST_CASE("a phony Windows 7 disk (MBR, BIOS) without a driver for KVM is refused")
