@@ -1,7 +1,5 @@
 #include "converter/validate.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <set>
 
@@ -13,6 +11,7 @@
 #include "converter/shell_vars.hpp"
 #include "converter/windows_convert.hpp"
 #include "drivers/initramfs_reader.hpp"
+#include "drivers/kernel_drivers.hpp"
 
 namespace rehost {
 
@@ -51,17 +50,7 @@ Check check_initramfs(Guest& guest, const Inspection& in, const TargetProfile& t
     check.detail = fmt::format("kernel {} has no initramfs", kernel->version);
     return check;
   }
-  char temp[] = "/tmp/rehost-initramfs-XXXXXX";
-  int fd = mkstemp(temp);
-  if (fd < 0) {
-    check.detail = "cannot create a temporary file";
-    return check;
-  }
-  close(fd);
-  auto downloaded = guest.download(kernel->initramfs, temp);
-  auto listing =
-      downloaded ? drivers::list_initramfs_file(temp) : std::unexpected(downloaded.error());
-  unlink(temp);
+  auto listing = drivers::list_guest_initramfs(guest, kernel->initramfs);
   if (!listing) {
     check.detail = fmt::format("cannot read {}: {}", kernel->initramfs, listing.error().message);
     return check;
