@@ -148,6 +148,8 @@ TEST_SUITE("integration")
                                         "grub2-mkconfig -o /boot/grub2/grub.cfg"});
       CHECK(guest_file(c, "/boot/initramfs-0-rescue-4c3b2a1908f7e6d5c4b3a29180706f5e.img")
             == "(initramfs)\n");
+      // The kdump service builds its own image.
+      CHECK(guest_file(c, "/boot/initramfs-" + k + "kdump.img") == "(kdump initramfs)\n");
       check_images(c, {k}, t.drivers);
       CHECK(rebuilt_images(c.report)[k]["initramfs"] == "/boot/initramfs-" + k + ".img");
     }
