@@ -8,6 +8,7 @@
 #include "converter/interrupt.hpp"
 #include "converter/log.hpp"
 #include "drivers/initramfs_config.hpp"
+#include "drivers/kernel_drivers.hpp"
 #include "drivers/linux_modules.hpp"
 
 namespace rehost {
@@ -63,12 +64,72 @@ Result<void> initramfs_modules(ActionContext& c, const Action& a, ActionRecord& 
 
 // --- rebuild_initramfs ---------------------------------------------------------------------------
 
+// Reads the image just built back and records which of the target's drivers it holds, so the
+// report shows each kernel's result, not only the boot kernel's (which validation checks). A
+// kernel without the target's disk driver gets a note: it cannot boot there, whatever its image.
+void record_image_drivers(ActionContext& c, const KernelInfo& kernel, ActionRecord& record)
+{
+  nlohmann::json entry = {{"kernel", kernel.version}, {"initramfs", kernel.initramfs}};
+  auto listing = drivers::list_guest_initramfs(c.guest, kernel.initramfs);
+  if (!listing) {
+    record.notes.push_back(fmt::format("the new initramfs of {} cannot be read: {}", kernel.version,
+                                       listing.error().message));
+    entry["error"] = listing.error().message;
+    record.details["initramfs"].push_back(std::move(entry));
+    return;
+  }
+  auto present = drivers::modules_in(*listing, kernel.version);
+  std::set<std::string> have(present.begin(), present.end());
+  std::vector<std::string> found;
+  std::vector<std::string> built_in;
+  std::vector<std::string> missing;
+  for (const auto& driver : c.target.all_drivers()) {
+    auto it = kernel.drivers.find(driver);
+    auto state = it == kernel.drivers.end() ? drivers::DriverState::missing : it->second;
+    if (state == drivers::DriverState::builtin) {
+      built_in.push_back(driver);
+    } else if (have.count(drivers::module_name(driver))) {
+      found.push_back(driver);
+    } else {
+      missing.push_back(driver);
+      if (state == drivers::DriverState::module) {
+        record.notes.push_back(
+            fmt::format("the new initramfs of {} lacks {}", kernel.version, driver));
+      }
+    }
+  }
+  const std::string disk_driver =
+      c.target.storage_drivers.empty() ? "" : c.target.storage_drivers.front();
+  if (!disk_driver.empty()
+      && std::find(missing.begin(), missing.end(), disk_driver) != missing.end()) {
+    auto it = kernel.drivers.find(disk_driver);
+    bool has = it != kernel.drivers.end() && it->second != drivers::DriverState::missing;
+    record.notes.push_back(fmt::format("{} cannot boot on the {} target: {}", kernel.version,
+                                       c.target.name,
+                                       has ? "its new initramfs lacks " + disk_driver
+                                           : "the kernel has no " + disk_driver + " driver"));
+  }
+  entry["drivers"] = found;
+  entry["built_in"] = built_in;
+  entry["missing"] = missing;
+  record.details["initramfs"].push_back(std::move(entry));
+}
+
 Result<void> rebuild_initramfs(ActionContext& c, const Action& a, ActionRecord& record)
 {
   std::vector<std::string> rebuilt;
   for (const auto& kernel : c.inspection.kernels) {
     if (kernel.version.find("kdump") != std::string::npos) {
       continue; // kdump images are built by their own service
+    }
+    // Every tool builds from the kernel's module tree: for a kernel whose tree is gone (a
+    // package half removed) it can only fail, and stop the conversion.
+    if (!is_dir(c.guest, "/lib/modules/" + kernel.version)
+        && !is_dir(c.guest, "/usr/lib/modules/" + kernel.version)) {
+      record.notes.push_back(
+          fmt::format("{} has no module tree: its initramfs ({}) is left as it is", kernel.version,
+                      kernel.initramfs.empty() ? "none" : kernel.initramfs));
+      continue;
     }
     interrupt::check();
     log::progress("Rebuilding initramfs for {}", kernel.version);
@@ -104,6 +165,7 @@ Result<void> rebuild_initramfs(ActionContext& c, const Action& a, ActionRecord& 
     change.after_size = info ? info->size : 0;
     record.changes.push_back(std::move(change));
     rebuilt.push_back(kernel.version);
+    record_image_drivers(c, kernel, record);
   }
   record.summary = rebuilt.empty() ? "no kernel to rebuild an initramfs for"
                                    : "rebuilt the initramfs of " + join(rebuilt, ", ");

@@ -1,10 +1,9 @@
 #include "converter/validate.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <set>
 
+#include "bootloader/boot_menus.hpp"
 #include "bootloader/device_names.hpp"
 #include "bootloader/fstab.hpp"
 #include "bootloader/grub_cfg.hpp"
@@ -13,6 +12,7 @@
 #include "converter/shell_vars.hpp"
 #include "converter/windows_convert.hpp"
 #include "drivers/initramfs_reader.hpp"
+#include "drivers/kernel_drivers.hpp"
 
 namespace rehost {
 
@@ -51,17 +51,7 @@ Check check_initramfs(Guest& guest, const Inspection& in, const TargetProfile& t
     check.detail = fmt::format("kernel {} has no initramfs", kernel->version);
     return check;
   }
-  char temp[] = "/tmp/rehost-initramfs-XXXXXX";
-  int fd = mkstemp(temp);
-  if (fd < 0) {
-    check.detail = "cannot create a temporary file";
-    return check;
-  }
-  close(fd);
-  auto downloaded = guest.download(kernel->initramfs, temp);
-  auto listing =
-      downloaded ? drivers::list_initramfs_file(temp) : std::unexpected(downloaded.error());
-  unlink(temp);
+  auto listing = drivers::list_guest_initramfs(guest, kernel->initramfs);
   if (!listing) {
     check.detail = fmt::format("cannot read {}: {}", kernel->initramfs, listing.error().message);
     return check;
@@ -93,6 +83,42 @@ Check check_initramfs(Guest& guest, const Inspection& in, const TargetProfile& t
   return check;
 }
 
+// The BLS entry inspection found to be the default (grub's blscfg reads these files; grub.cfg
+// has no menu entries), with its arguments as grub expands them.
+std::optional<bootloader::GrubEntry> default_bls_entry(Guest& guest, const Inspection& in)
+{
+  const std::string dir = "/boot/loader/entries";
+  auto names = guest.list_dir(dir);
+  if (!names) {
+    return std::nullopt;
+  }
+  for (const auto& name : *names) {
+    if (!name.ends_with(".conf")) {
+      continue;
+    }
+    auto text = guest.read_file(dir + "/" + name, 64 << 10);
+    if (!text) {
+      continue;
+    }
+    auto bls = bootloader::read_bls_entry(name.substr(0, name.size() - 5), *text);
+    if (bls.title != in.default_entry && bls.id != in.default_entry) {
+      continue;
+    }
+    bootloader::GrubEntry entry;
+    entry.title = bls.title;
+    entry.id = bls.id;
+    entry.kernel = bls.kernel;
+    entry.args = in.default_cmdline;
+    for (const auto& initrd : bls.initrds) {
+      if (!initrd.starts_with("$")) { // $tuned_initrd and the like: empty unless set
+        entry.initrds.push_back(initrd);
+      }
+    }
+    return entry;
+  }
+  return std::nullopt;
+}
+
 Check check_bootloader(Guest& guest, const Inspection& in)
 {
   Check check{"bootloader", false, ""};
@@ -107,15 +133,23 @@ Check check_bootloader(Guest& guest, const Inspection& in)
     check.detail = text.error().message;
     return check;
   }
-  auto config = bootloader::parse_grub_cfg(*text);
-  std::string saved;
-  size_t slash = in.bootloader_config.rfind('/');
-  if (auto env = guest.read_file(in.bootloader_config.substr(0, slash) + "/grubenv", 1 << 16)) {
-    saved = parse_shell_vars(*env)["saved_entry"];
+  std::optional<bootloader::GrubEntry> entry;
+  if (in.bootloader_bls) {
+    entry = default_bls_entry(guest, in);
+  } else {
+    auto config = bootloader::parse_grub_cfg(*text);
+    std::string saved;
+    size_t slash = in.bootloader_config.rfind('/');
+    if (auto env = guest.read_file(in.bootloader_config.substr(0, slash) + "/grubenv", 1 << 16)) {
+      saved = parse_shell_vars(*env)["saved_entry"];
+    }
+    entry = bootloader::default_entry(config, saved);
   }
-  auto entry = bootloader::default_entry(config, saved);
   if (!entry) {
-    check.detail = fmt::format("{}: no default menu entry", in.bootloader_config);
+    check.detail = in.bootloader_bls
+                       ? fmt::format("no entry of /boot/loader/entries is the default ('{}')",
+                                     in.default_entry)
+                       : fmt::format("{}: no default menu entry", in.bootloader_config);
     return check;
   }
   std::vector<std::string> problems;

@@ -1,5 +1,7 @@
 #include "drivers/kernel_drivers.hpp"
 
+#include <unistd.h>
+
 namespace rehost::drivers {
 
 ModuleIndex kernel_module_index(Guest& guest, const std::string& version)
@@ -21,6 +23,20 @@ std::map<std::string, DriverState> kernel_driver_states(Guest& guest, const std:
     states[n] = index.state(n);
   }
   return states;
+}
+
+Result<InitramfsListing> list_guest_initramfs(Guest& guest, const std::string& image)
+{
+  char temp[] = "/tmp/rehost-initramfs-XXXXXX";
+  int fd = mkstemp(temp);
+  if (fd < 0) {
+    return fail("cannot create a temporary file to read {}", image);
+  }
+  close(fd);
+  auto downloaded = guest.download(image, temp);
+  auto listing = downloaded ? list_initramfs_file(temp) : std::unexpected(downloaded.error());
+  unlink(temp);
+  return listing;
 }
 
 } // namespace rehost::drivers

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "converter/guest.hpp"
+#include "drivers/initramfs_reader.hpp"
 #include "drivers/linux_modules.hpp"
 
 namespace rehost::drivers {
@@ -17,5 +18,8 @@ ModuleIndex kernel_module_index(Guest& guest, const std::string& version);
 // The state of each of `names` in kernel `version`.
 std::map<std::string, DriverState> kernel_driver_states(Guest& guest, const std::string& version,
                                                         const std::vector<std::string>& names);
+
+// Lists the initramfs at guest path `image` (copied to a temporary host file, then read).
+Result<InitramfsListing> list_guest_initramfs(Guest& guest, const std::string& image);
 
 } // namespace rehost::drivers

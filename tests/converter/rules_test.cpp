@@ -387,3 +387,63 @@ TEST_SUITE("unit")
     CHECK(read("/etc/dracut.conf.d/90-rehost-target.conf").find("virtio_blk") != std::string::npos);
   }
 }
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("the debian-family rule makes the kernel with the target's disk driver the default")
+  {
+    auto set = load_rules({builtin_rules_dir()});
+    REQUIRE(set);
+    auto rule = std::find_if(set->rules.begin(), set->rules.end(),
+                             [](const Rule& r) { return r.id == "debian-family"; });
+    REQUIRE(rule != set->rules.end());
+    test::TempDir dir;
+    dir.write("root/etc/default/grub", "GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\n");
+    // What update-grub writes for two kernels: the newest first, then the others in a submenu.
+    dir.write(
+        "root/boot/grub/grub.cfg",
+        "menuentry 'Debian GNU/Linux' {\n\tlinux /boot/vmlinuz-6.1.0-99-amd64 root=/dev/sda1\n}\n"
+        "submenu 'Advanced options for Debian GNU/Linux' {\n"
+        "\tmenuentry 'Debian GNU/Linux, with Linux 6.1.0-99-amd64' {\n"
+        "\t\tlinux /boot/vmlinuz-6.1.0-99-amd64 root=/dev/sda1\n\t}\n"
+        "\tmenuentry 'Debian GNU/Linux, with Linux 6.1.0-99-amd64 (recovery mode)' {\n"
+        "\t\tlinux /boot/vmlinuz-6.1.0-99-amd64 root=/dev/sda1 single\n\t}\n"
+        "\tmenuentry 'Debian GNU/Linux, with Linux 6.1.0-50-amd64' {\n"
+        "\t\tlinux /boot/vmlinuz-6.1.0-50-amd64 root=/dev/sda1\n\t}\n"
+        "}\n");
+    auto guest = DirGuest::open(dir.str() + "/root");
+    REQUIRE(guest);
+    const TargetProfile& nitro = *set->target("aws-nitro");
+    Inspection in;
+    in.os.family = "debian";
+    in.bootloader = "grub2";
+    in.bootloader_config = "/boot/grub/grub.cfg";
+    in.default_kernel = "6.1.0-99-amd64";
+    for (const char* v : {"6.1.0-99-amd64", "6.1.0-50-amd64"}) {
+      KernelInfo k;
+      k.version = v;
+      k.image = std::string("/boot/vmlinuz-") + v;
+      for (const auto& d : nitro.all_drivers()) {
+        k.drivers[d] = k.version == "6.1.0-50-amd64" || d == "ena" ? drivers::DriverState::module
+                                                                   : drivers::DriverState::missing;
+      }
+      in.kernels.push_back(k);
+    }
+    ActionContext context{**guest, in, nitro};
+    bool ran = false;
+    for (const auto& action : rule->actions) {
+      if (action.type != "default_kernel") {
+        continue;
+      }
+      ActionRecord record;
+      auto r = run_action(context, action, record);
+      REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+      CHECK(record.notes
+            == std::vector<std::string>{"6.1.0-99-amd64 passed over: it lacks nvme, nvme_core"});
+      ran = true;
+    }
+    CHECK(ran);
+    CHECK(test::read_file(dir.str() + "/root/etc/default/grub")
+          == "GRUB_DEFAULT=\"1>2\"\nGRUB_TIMEOUT=5\n");
+  }
+}

@@ -182,3 +182,62 @@ TEST_SUITE("e2e")
     CHECK(sha256_of(source) == before);
   }
 }
+
+TEST_SUITE("e2e")
+{
+  TEST_CASE("of two kernels, the newer one without NVMe, the one with NVMe boots on aws-nitro")
+  {
+    if (!have_tool_or_skip("qemu-system-x86_64") || !have_tool_or_skip("mmdebstrap")) {
+      return;
+    }
+    // images/debian-two-kernels.sh: 6.1.0-99-amd64 is the default and has no nvme module.
+    const std::string without = "6.1.0-99-amd64";
+    std::string source = cached_image("debian12-two-kernels");
+    TempDir dir;
+    std::string output = dir.str() + "/nitro.qcow2";
+    std::string report = dir.str() + "/nitro.json";
+    auto r = run_rehost({"convert", source, "--target", "aws-nitro", "-o", output, "--report",
+                         report, "--boot-test"});
+    INFO("stderr:\n" << r.err);
+    CHECK(r.exit_code == 0);
+    auto j = read_json(report);
+    REQUIRE(j["inspection"]["kernels"].size() == 2);
+    CHECK(j["inspection"]["kernels"][0]["version"] == without);
+    CHECK(j["inspection"]["boot"]["default_kernel"] == without);
+    std::string with = j["inspection"]["kernels"][1]["version"];
+    CHECK(j["validation"]["boot_test"]["passed"] == true);
+
+    // The kernel that booted was loaded from the file of the kernel with NVMe (the copy reports
+    // the same version in uname; its file name tells them apart).
+    std::string console = read_file(j["validation"]["boot_test"]["log_file"]);
+    CHECK(console.find("Command line: BOOT_IMAGE=/boot/vmlinuz-" + with + " ")
+          != std::string::npos);
+    CHECK(console.find("BOOT_IMAGE=/boot/vmlinuz-" + without) == std::string::npos);
+
+    // The report names the kernel that cannot reach the target, and why.
+    std::string notes;
+    std::string chosen;
+    nlohmann::json images;
+    for (const auto& a : j["actions"]) {
+      for (const auto& n : a["notes"]) {
+        notes += n.get<std::string>() + "\n";
+      }
+      if (a["type"] == "default_kernel") {
+        chosen = a["summary"];
+      }
+      if (a["type"] == "rebuild_initramfs") {
+        images = a["details"]["initramfs"];
+      }
+    }
+    INFO("notes:\n" << notes);
+    CHECK(notes.find(without + " passed over: it lacks nvme, nvme_core") != std::string::npos);
+    CHECK(notes.find(without
+                     + " cannot boot on the aws-nitro target: the kernel has no nvme "
+                       "driver")
+          != std::string::npos);
+    CHECK(chosen.find(with + " boots by default") != std::string::npos);
+    REQUIRE(images.size() == 2);
+    CHECK(images[1]["kernel"] == with);
+    CHECK(images[1]["missing"] == nlohmann::json::array());
+  }
+}

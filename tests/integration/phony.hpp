@@ -28,3 +28,22 @@ namespace rehost::test {
 std::string write_runnable_debian(const TempDir& dir, const std::string& rel);
 
 } // namespace rehost::test
+
+namespace rehost::test {
+
+// Runnable phony guests of other families, built from a fixture of tests/fixtures/linux/ (one
+// ext4 root on /dev/sda1, as on a VMware server) with busybox as the shell and tools and stub
+// programs that record their arguments in /var/log/stub-calls:
+//   rocky9  rocky-9.3: dracut (add_drivers of /etc/dracut.conf.d and the distribution's
+//           drop-ins, --force), BLS entries, grubenv, grub2-mkconfig, a rescue image
+//   sles15  sles-15.5: two kernels, dracut, /etc/sysconfig/kernel, grub2-mkconfig
+//   sles11  sles-11.4: mkinitrd (INITRD_MODULES of /etc/sysconfig/kernel), grub legacy
+//   arch    arch-grub: mkinitcpio (MODULES=() of /etc/mkinitcpio.conf), grub-mkconfig
+// Each initramfs tool writes a real gzip'd newc cpio holding the modules its configuration
+// lists, with their modules.dep dependencies; a kernel without a module tree is an error.
+// Every module modules.dep lists exists as a placeholder file. Needs /bin/busybox on the host.
+// Returns the tree's path.
+enum class PhonyLinux { rocky9, sles15, sles11, arch };
+std::string write_runnable_linux(const TempDir& dir, const std::string& rel, PhonyLinux which);
+
+} // namespace rehost::test

@@ -1,0 +1,236 @@
+// Conversions of runnable phony RHEL, SUSE and Arch guests through the native backend: the
+// driver list each initramfs tool reads is made persistent, the guest's own (stub) tool runs in
+// the sandbox once per kernel, and the image it writes is read back.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include <doctest/doctest.h>
+
+#include "converter/native_disk.hpp"
+#include "tests/integration/phony.hpp"
+#include "tests/test_util.hpp"
+
+using namespace rehost::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Converted {
+  int exit_code = -1;
+  std::string err;
+  nlohmann::json report;
+  std::string partition; // the output's root file system, as a host file
+};
+
+// Converts the phony guest `which` for `target`; the output's root file system is extracted
+// so its files can be read with debugfs.
+Converted convert(const TempDir& dir, PhonyLinux which, const std::string& target)
+{
+  std::string tree = write_runnable_linux(dir, "root", which);
+  std::string source = make_ext4_disk(dir, "phony.img", tree, 96);
+  std::string output = dir.str() + "/out.qcow2";
+  std::string report = dir.str() + "/report.json";
+  auto r = run_rehost({"--backend", "native", "convert", source, "--target", target, "-o", output,
+                       "--report", report});
+  Converted c{r.exit_code, r.err, nlohmann::json::parse(read_file(report)), ""};
+  if (r.exit_code == 0) {
+    std::string raw = dir.str() + "/out.raw";
+    must_run({"qemu-img", "convert", "-O", "raw", output, raw});
+    c.partition = dir.str() + "/out.part";
+    must_run({"dd", "if=" + raw, "of=" + c.partition, "bs=1M", "skip=1", "status=none"});
+  }
+  return c;
+}
+
+std::string guest_file(const Converted& c, const std::string& path)
+{
+  return must_run({"debugfs", "-R", "cat " + path, c.partition});
+}
+
+std::vector<std::string> lines(const std::string& text)
+{
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) {
+      end = text.size();
+    }
+    out.push_back(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
+// The rebuild_initramfs record: per kernel, the target drivers its new image holds.
+std::map<std::string, nlohmann::json> rebuilt_images(const nlohmann::json& report)
+{
+  std::map<std::string, nlohmann::json> out;
+  for (const auto& a : report["actions"]) {
+    if (a["type"] == "rebuild_initramfs") {
+      for (const auto& image : a["details"]["initramfs"]) {
+        out[image["kernel"]] = image;
+      }
+    }
+  }
+  return out;
+}
+
+bool ready()
+{
+  std::string why;
+  if (!rehost::NativeDisk::available(&why)) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") {
+      FAIL("CI: the native backend is not available: " << why);
+    }
+    MESSAGE("skipped: the native backend is not available: " << why);
+    return false;
+  }
+  return have_tool_or_skip("busybox") && have_tool_or_skip("debugfs");
+}
+
+struct Case {
+  std::string target;
+  std::vector<std::string> drivers; // the target's modules, as the guest's kernels have them
+};
+
+const Case k_nitro{"aws-nitro", {"nvme", "nvme_core", "ena"}};
+
+void check_images(const Converted& c, const std::vector<std::string>& kernels,
+                  const std::vector<std::string>& drivers)
+{
+  auto images = rebuilt_images(c.report);
+  CHECK(images.size() == kernels.size());
+  for (const auto& k : kernels) {
+    CAPTURE(k);
+    REQUIRE(images.count(k));
+    CHECK(images[k]["drivers"] == nlohmann::json(drivers));
+    CHECK(images[k]["missing"] == nlohmann::json::array());
+  }
+  CHECK(c.report["validation"]["passed"] == true);
+}
+
+std::string words(const std::vector<std::string>& v)
+{
+  std::string s;
+  for (const auto& w : v) {
+    s += (s.empty() ? "" : " ") + w;
+  }
+  return s;
+}
+
+} // namespace
+
+TEST_SUITE("integration")
+{
+  TEST_CASE("a Rocky 9 guest gets a dracut drop-in and one generic dracut run per kernel")
+  {
+    if (!ready()) {
+      return;
+    }
+    const std::string k = "5.14.0-362.24.1.el9_3.x86_64";
+    for (const Case& t :
+         {k_nitro, Case{"kvm", {"virtio_blk", "virtio_scsi", "sd_mod", "virtio_net"}}}) {
+      CAPTURE(t.target);
+      TempDir dir;
+      auto c = convert(dir, PhonyLinux::rocky9, t.target);
+      INFO("stderr:\n" << c.err);
+      REQUIRE(c.exit_code == 0);
+      CHECK(guest_file(c, "/etc/dracut.conf.d/90-rehost-target.conf")
+                .find("\nadd_drivers+=\" " + words(t.drivers) + " \"\n")
+            != std::string::npos);
+      // The rescue kernel is not rebuilt: its image is generic already.
+      CHECK(lines(guest_file(c, "/var/log/stub-calls"))
+            == std::vector<std::string>{"dracut --force --no-hostonly /boot/initramfs-" + k
+                                            + ".img " + k,
+                                        "grub2-mkconfig -o /boot/grub2/grub.cfg"});
+      CHECK(guest_file(c, "/boot/initramfs-0-rescue-4c3b2a1908f7e6d5c4b3a29180706f5e.img")
+            == "(initramfs)\n");
+      // The kdump service builds its own image.
+      CHECK(guest_file(c, "/boot/initramfs-" + k + "kdump.img") == "(kdump initramfs)\n");
+      check_images(c, {k}, t.drivers);
+      CHECK(rebuilt_images(c.report)[k]["initramfs"] == "/boot/initramfs-" + k + ".img");
+    }
+  }
+
+  TEST_CASE("a SLES 15 guest gets a dracut drop-in, and both its kernels are rebuilt")
+  {
+    if (!ready()) {
+      return;
+    }
+    const std::vector<std::string> kernels = {"5.14.21-150500.55.52-default",
+                                              "5.14.21-150500.55.49-default"};
+    for (const Case& t :
+         {k_nitro, Case{"kvm", {"virtio_blk", "virtio_scsi", "sd_mod", "virtio_net"}}}) {
+      CAPTURE(t.target);
+      TempDir dir;
+      auto c = convert(dir, PhonyLinux::sles15, t.target);
+      INFO("stderr:\n" << c.err);
+      REQUIRE(c.exit_code == 0);
+      CHECK(guest_file(c, "/etc/dracut.conf.d/90-rehost-target.conf")
+                .find("\nadd_drivers+=\" " + words(t.drivers) + " \"\n")
+            != std::string::npos);
+      // dracut does not read /etc/sysconfig/kernel on SLES 12 and later.
+      CHECK(guest_file(c, "/etc/sysconfig/kernel").find("INITRD_MODULES") == std::string::npos);
+      std::vector<std::string> expected;
+      for (const auto& k : kernels) {
+        expected.push_back("dracut --force --no-hostonly /boot/initrd-" + k + " " + k);
+      }
+      expected.push_back("grub2-mkconfig -o /boot/grub2/grub.cfg");
+      CHECK(lines(guest_file(c, "/var/log/stub-calls")) == expected);
+      check_images(c, kernels, t.drivers);
+    }
+  }
+
+  TEST_CASE("a SLES 11 guest gets the target's drivers in INITRD_MODULES and runs mkinitrd")
+  {
+    if (!ready()) {
+      return;
+    }
+    const std::string k = "3.0.101-108.150-default";
+    const std::string vmware =
+        "vmw_pvscsi processor thermal ata_piix ata_generic piix ide_pci_generic fan jbd ext3 edd";
+    for (const Case& t :
+         {k_nitro,
+          Case{"kvm", {"virtio_blk", "virtio_scsi", "virtio_pci", "sd_mod", "virtio_net"}}}) {
+      CAPTURE(t.target);
+      TempDir dir;
+      auto c = convert(dir, PhonyLinux::sles11, t.target);
+      INFO("stderr:\n" << c.err);
+      REQUIRE(c.exit_code == 0);
+      CHECK(guest_file(c, "/etc/sysconfig/kernel")
+                .find("\nINITRD_MODULES=\"" + vmware + " " + words(t.drivers) + "\"\n")
+            != std::string::npos);
+      CHECK(
+          lines(guest_file(c, "/var/log/stub-calls"))
+          == std::vector<std::string>{"mkinitrd -k /boot/vmlinuz-" + k + " -i /boot/initrd-" + k});
+      check_images(c, {k}, t.drivers);
+    }
+  }
+
+  TEST_CASE("an Arch guest gets the target's drivers in MODULES=() and runs mkinitcpio")
+  {
+    if (!ready()) {
+      return;
+    }
+    const std::string k = "6.8.1-arch1-1";
+    for (const Case& t :
+         {k_nitro,
+          Case{"kvm", {"virtio_blk", "virtio_scsi", "virtio_pci", "sd_mod", "virtio_net"}}}) {
+      CAPTURE(t.target);
+      TempDir dir;
+      auto c = convert(dir, PhonyLinux::arch, t.target);
+      INFO("stderr:\n" << c.err);
+      REQUIRE(c.exit_code == 0);
+      CHECK(guest_file(c, "/etc/mkinitcpio.conf").find("\nMODULES=(" + words(t.drivers) + ")\n")
+            != std::string::npos);
+      CHECK(lines(guest_file(c, "/var/log/stub-calls"))
+            == std::vector<std::string>{"pacman -Rns --noconfirm open-vm-tools",
+                                        "mkinitcpio -k " + k + " -g /boot/initramfs-linux.img",
+                                        "grub-mkconfig -o /boot/grub/grub.cfg"});
+      check_images(c, {k}, t.drivers);
+    }
+  }
+}
