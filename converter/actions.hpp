@@ -12,6 +12,7 @@
 #include "converter/inspection.hpp"
 #include "converter/report.hpp"
 #include "converter/rules.hpp"
+#include "drivers/registry.hpp"
 
 namespace rehost {
 
@@ -21,6 +22,7 @@ struct ActionContext {
   const TargetProfile& target;
   std::chrono::seconds command_timeout{1800};
   std::string windows_drivers; // --drivers: Windows driver packages ("" for the profile's)
+  drivers::HiveLogs hive_logs = drivers::HiveLogs::refuse; // --discard-hive-logs
 };
 
 // An action type: its schema and its implementation.

@@ -21,6 +21,7 @@
 #include "converter/session.hpp"
 #include "converter/source.hpp"
 #include "converter/validate.hpp"
+#include "converter/windows_guest.hpp"
 #include "drivers/kernel_drivers.hpp"
 
 namespace rehost {
@@ -245,7 +246,7 @@ void require_free_space(Guest& guest, const Inspection& in)
 Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& session,
                                const RuleSet& rules, const TargetProfile& target,
                                const Source& source, const CommonOptions& common,
-                               const std::string& windows_drivers)
+                               const std::string& windows_drivers, drivers::HiveLogs hive_logs)
 {
   // What is on the disk: OS, kernels, bootloader, tools.
   Inspection inspection =
@@ -264,10 +265,18 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
             inspection.bootloader.empty() ? "none" : inspection.bootloader,
             inspection.initramfs_tool.empty() ? "none" : inspection.initramfs_tool);
     }
-    // A Windows guest has no kernels to check: its drivers come from packages.
+    // A Windows guest has no kernels to check: its drivers come from packages. Its hives must
+    // hold every change Windows made, or their logs be given up explicitly.
     if (!inspection.windows) {
       require_target_drivers(inspection, target);
       require_free_space(*session.guest, inspection);
+    } else if (!inspection.windows->unclean_hives.empty()
+               && hive_logs == drivers::HiveLogs::refuse) {
+      std::string problems;
+      for (const auto& p : inspection.windows->unclean_hives) {
+        problems += (problems.empty() ? "" : "; ") + p;
+      }
+      fatal(ExitCode::unsupported_guest, "{}; {}", problems, k_unclean_hive_advice);
     }
     for (const Rule* r : matched) {
       report.rules.push_back(r->id);
@@ -277,8 +286,8 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
 
   // Each action of each matching rule, in order.
   passes.run("Converting", [&] {
-    ActionContext context{*session.guest, inspection, target, common.command_timeout,
-                          windows_drivers};
+    ActionContext context{*session.guest,         inspection,      target,
+                          common.command_timeout, windows_drivers, hive_logs};
     for (const Rule* rule : plan) {
       for (const auto& action : rule->actions) {
         ActionRecord record;
@@ -349,8 +358,9 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
     report.backend = session.backend;
 
     // Inspect, choose the rules, apply their actions.
-    Inspection inspection =
-        inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers);
+    Inspection inspection = inspect_and_convert(
+        passes, report, session, rules, target, source, common, o.drivers,
+        o.discard_hive_logs ? drivers::HiveLogs::discard : drivers::HiveLogs::refuse);
 
     // Read the result back and check it.
     passes.run("Validating", [&] {
@@ -515,7 +525,9 @@ int run_plan(const CommonOptions& common, const PlanOptions& o)
                           parse_backend(common.backend));
     });
     report.backend = session.backend;
-    inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers);
+    inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers,
+                        o.discard_hive_logs ? drivers::HiveLogs::discard
+                                            : drivers::HiveLogs::refuse);
     session.close();
   }
   report.status = "ok";

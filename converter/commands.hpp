@@ -31,8 +31,9 @@ struct ConvertOptions {
   bool boot_test = false;
   std::chrono::seconds boot_timeout{600};
   bool force = false;
-  std::string flatten_format; // "" keeps the overlay
-  std::string drivers;        // Windows driver packages; "" for the target profile's
+  std::string flatten_format;     // "" keeps the overlay
+  std::string drivers;            // Windows driver packages; "" for the target profile's
+  bool discard_hive_logs = false; // edit hives whose transaction logs hold changes they lack
 };
 
 struct ValidateOptions {
@@ -49,6 +50,7 @@ struct PlanOptions {
   std::string target;
   std::string root;
   std::string drivers; // as ConvertOptions::drivers
+  bool discard_hive_logs = false;
   bool json = false;
 };
 

@@ -134,6 +134,9 @@ int main(int argc, char** argv)
                    "Windows guests: a directory of driver packages (INF, SYS, CAT) for the target "
                    "(default: the target profile's windows.drivers)")
       ->check(CLI::ExistingDirectory);
+  convert_cmd->add_flag("--discard-hive-logs", convert.discard_hive_logs,
+                        "Windows guests: edit a registry hive that was not cleanly written, and "
+                        "remove its transaction logs (the changes only they hold are lost)");
 
   ValidateOptions validate;
   int validate_boot_timeout = 600;
@@ -165,6 +168,8 @@ int main(int argc, char** argv)
   plan_cmd->add_option("--root", plan.root, "The root device when the disk holds several OSes");
   plan_cmd->add_option("--drivers", plan.drivers, "Windows guests: driver packages, as for convert")
       ->check(CLI::ExistingDirectory);
+  plan_cmd->add_flag("--discard-hive-logs", plan.discard_hive_logs,
+                     "Windows guests: as for convert");
 
   auto* rules_cmd = app.add_subcommand("rules", "Work with rule files");
   rules_cmd->require_subcommand(1);

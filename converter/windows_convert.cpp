@@ -113,6 +113,23 @@ bool hardware_id_matches(const std::string& id, const std::vector<std::string>& 
   return false;
 }
 
+Result<std::string> windows_drivers_dir(const std::string& option, const WindowsTarget& target)
+{
+  if (!option.empty() || target.drivers.empty()) {
+    return option;
+  }
+  std::string dir =
+      target.drivers.front() == '/' ? target.drivers : drivers_data_dir() + "/" + target.drivers;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return fail("no driver packages for the {} target: {} (its profile's windows.drivers) is "
+                "not a directory; pass --drivers DIR, or install the packages there "
+                "($REHOST_DRIVERS_DIR replaces {})",
+                target.name, dir, drivers_data_dir());
+  }
+  return dir;
+}
+
 Result<std::vector<WindowsDriverPackage>> find_windows_drivers(const std::string& dir,
                                                                const WindowsInfo& windows,
                                                                const std::string& arch,
@@ -161,7 +178,8 @@ Result<std::vector<WindowsDriverPackage>> find_windows_drivers(const std::string
 }
 
 Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspection,
-                                       const WindowsTarget& target, const std::string& drivers_dir)
+                                       const WindowsTarget& target, const std::string& drivers_dir,
+                                       drivers::HiveLogs logs)
 {
   if (!inspection.windows) {
     return fail("not a Windows guest");
@@ -216,13 +234,13 @@ Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspectio
     }
   }
 
-  auto system = GuestHive::open(guest, win.system_hive, drivers::HiveMode::write);
+  auto system = GuestHive::open(guest, win.system_hive, drivers::HiveMode::write, logs);
   if (!system) {
     return std::unexpected(system.error());
   }
   std::unique_ptr<GuestHive> software;
   if (!win.software_hive.empty()) {
-    auto opened = GuestHive::open(guest, win.software_hive, drivers::HiveMode::write);
+    auto opened = GuestHive::open(guest, win.software_hive, drivers::HiveMode::write, logs);
     if (!opened) {
       return std::unexpected(opened.error());
     }
