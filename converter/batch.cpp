@@ -117,6 +117,12 @@ int run_convert_batch(const CommonOptions& common, const ConvertOptions& o,
     if (o.force) {
       argv.push_back("--force");
     }
+    if (!o.drivers.empty()) {
+      argv.insert(argv.end(), {"--drivers", o.drivers});
+    }
+    if (o.discard_hive_logs) {
+      argv.push_back("--discard-hive-logs");
+    }
     return argv;
   };
 
