@@ -12,9 +12,9 @@
 //      before Windows 8 (NT 6.2), DriverDatabase from Windows 8 on (the entries virt-v2v makes);
 //   5. the old hypervisor's services are disabled (VMware: Start=4), the hardware clock is read
 //      as UTC where the target keeps it so (RealTimeIsUniversal);
-//   6. first-boot scripts, run once in order by a RunOnce entry with their output logged:
-//      pnputil adds the packages to the driver store, the SAN policy brings data disks online,
-//      VMware Tools are uninstalled.
+//   6. first-boot scripts, run once in order at boot, before any logon, by a service that
+//      deletes itself, with their output logged: pnputil adds the packages to the driver store,
+//      the SAN policy brings data disks online, VMware Tools are uninstalled.
 // Everything is computed first; nothing in the guest is written when a package is unusable.
 #pragma once
 

@@ -310,8 +310,19 @@ TEST_SUITE("unit")
 
       CHECK(str(software, "Microsoft\\Windows\\CurrentVersion", "DevicePath")
             == "%SystemRoot%\\inf;%SystemRoot%\\Drivers\\rehost");
-      CHECK(str(software, "Microsoft\\Windows\\CurrentVersion\\RunOnce", "rehost-firstboot")
-            == "cmd.exe /c \"C:\\Program Files\\rehost\\firstboot\\firstboot.cmd\"");
+      // First boot runs at boot, before any logon: a service, not a RunOnce entry.
+      CHECK(!software.has_key("Microsoft\\Windows\\CurrentVersion\\RunOnce"));
+      const std::string fb = cs + "\\Services\\rehost-firstboot";
+      CHECK(dword(system, fb, "Type") == 0x10);
+      CHECK(dword(system, fb, "Start") == 2);
+      CHECK(dword(system, fb, "ErrorControl") == 0);
+      CHECK(str(system, fb, "ObjectName") == "LocalSystem");
+      CHECK((*system.get(fb, "ImagePath"))->type == drivers::RegType::expand_sz);
+      CHECK(str(system, fb, "ImagePath")
+            == "%SystemRoot%\\System32\\cmd.exe /c start \"rehost-firstboot\" "
+               "%SystemRoot%\\System32\\cmd.exe /c \"C:\\Program "
+               "Files\\rehost\\firstboot\\firstboot.cmd\"");
+      CHECK(!system.has_key("ControlSet001\\Services\\rehost-firstboot"));
 
       // Files: the driver next to Windows' own, the packages where DevicePath points.
       CHECK(test::read_file(root + "/WINDOWS/system32/Drivers/AWSNVMe.sys")
@@ -339,6 +350,7 @@ TEST_SUITE("unit")
       std::string runner = test::read_file(root + "/Program Files/rehost/firstboot/firstboot.cmd");
       CHECK(runner.find("log.txt") != std::string::npos);
       CHECK(runner.find("dir /b /o:n") != std::string::npos);
+      CHECK(runner.find("sc.exe delete rehost-firstboot") != std::string::npos);
 
       // The changes are readable.
       std::string text = drivers::format_changes("HKLM\\SYSTEM", changes.system);
