@@ -12,6 +12,7 @@
 #include "converter/inspection.hpp"
 #include "converter/report.hpp"
 #include "converter/rules.hpp"
+#include "drivers/registry.hpp"
 
 namespace rehost {
 
@@ -23,6 +24,7 @@ struct ActionContext {
   std::string windows_drivers; // --drivers: Windows driver packages ("" for the profile's)
   std::string packages_dir;    // --packages-dir: where relative install_packages dirs are
   bool keep_network = false;   // --keep-network: static addresses and interface names stay
+  drivers::HiveLogs hive_logs = drivers::HiveLogs::refuse; // --discard-hive-logs
 };
 
 // An action type: its schema and its implementation.

@@ -22,8 +22,11 @@ Result<void> windows_drivers(ActionContext& c, const Action& a, ActionRecord& re
     return fail("the {} target profile has no windows block: it cannot convert Windows guests",
                 c.target.name);
   }
-  std::string dir = c.windows_drivers.empty() ? c.target.windows.drivers : c.windows_drivers;
-  auto changes = convert_windows(c.guest, c.inspection, c.target.windows, dir);
+  auto dir = windows_drivers_dir(c.windows_drivers, c.target.windows);
+  if (!dir) {
+    return std::unexpected(dir.error());
+  }
+  auto changes = convert_windows(c.guest, c.inspection, c.target.windows, *dir, c.hive_logs);
   if (!changes) {
     return std::unexpected(changes.error());
   }

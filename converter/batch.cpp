@@ -62,6 +62,43 @@ std::string last_error_line(const std::string& log)
 
 } // namespace
 
+std::vector<std::string> batch_child_argv(const CommonOptions& common, const ConvertOptions& o,
+                                          const std::string& source, const std::string& output,
+                                          const std::string& report)
+{
+  std::vector<std::string> argv = {"/proc/self/exe", "--backend", common.backend,
+                                   "--command-timeout",
+                                   std::to_string(common.command_timeout.count())};
+  for (const auto& dir : common.rules_dirs) {
+    argv.insert(argv.end(), {"--rules-dir", dir});
+  }
+  argv.insert(argv.end(),
+              {"convert", source, "--target", o.target, "-o", output, "--report", report});
+  if (o.boot_test) {
+    argv.insert(argv.end(),
+                {"--boot-test", "--boot-timeout", std::to_string(o.boot_timeout.count())});
+  }
+  if (!o.flatten_format.empty()) {
+    argv.insert(argv.end(), {"--flatten", o.flatten_format});
+  }
+  if (o.force) {
+    argv.push_back("--force");
+  }
+  if (!o.drivers.empty()) {
+    argv.insert(argv.end(), {"--drivers", o.drivers});
+  }
+  if (o.discard_hive_logs) {
+    argv.push_back("--discard-hive-logs");
+  }
+  if (o.keep_network) {
+    argv.push_back("--keep-network");
+  }
+  if (!o.packages_dir.empty()) {
+    argv.insert(argv.end(), {"--packages-dir", o.packages_dir});
+  }
+  return argv;
+}
+
 int run_convert_batch(const CommonOptions& common, const ConvertOptions& o,
                       const std::vector<std::string>& sources, int parallel)
 {
@@ -99,34 +136,7 @@ int run_convert_batch(const CommonOptions& common, const ConvertOptions& o,
   log::progress("Converting {} sources for {}, {} at a time", jobs.size(), o.target, parallel);
 
   auto command = [&](const Job& job) {
-    std::vector<std::string> argv = {"/proc/self/exe", "--backend", common.backend,
-                                     "--command-timeout",
-                                     std::to_string(common.command_timeout.count())};
-    for (const auto& dir : common.rules_dirs) {
-      argv.insert(argv.end(), {"--rules-dir", dir});
-    }
-    argv.insert(argv.end(), {"convert", job.source, "--target", o.target, "-o", job.output,
-                             "--report", job.report});
-    if (o.boot_test) {
-      argv.insert(argv.end(),
-                  {"--boot-test", "--boot-timeout", std::to_string(o.boot_timeout.count())});
-    }
-    if (!o.flatten_format.empty()) {
-      argv.insert(argv.end(), {"--flatten", o.flatten_format});
-    }
-    if (o.force) {
-      argv.push_back("--force");
-    }
-    if (!o.drivers.empty()) {
-      argv.insert(argv.end(), {"--drivers", o.drivers});
-    }
-    if (o.keep_network) {
-      argv.push_back("--keep-network");
-    }
-    if (!o.packages_dir.empty()) {
-      argv.insert(argv.end(), {"--packages-dir", o.packages_dir});
-    }
-    return argv;
+    return batch_child_argv(common, o, job.source, job.output, job.report);
   };
 
   size_t next = 0;

@@ -17,6 +17,13 @@ namespace rehost {
 // many appliances (2 GiB each, plus headroom) as memory allows otherwise.
 int default_parallelism();
 
+// The command line of the child rehost that converts one source of a batch into `output`,
+// with its report in `report`: the batch's global options and every per-conversion option
+// (target, boot test, flatten, force, Windows drivers and hive logs).
+std::vector<std::string> batch_child_argv(const CommonOptions& common,
+                                          const ConvertOptions& options, const std::string& source,
+                                          const std::string& output, const std::string& report);
+
 // Converts every source; the exit code is 0 when all succeeded, else that of the first failure.
 int run_convert_batch(const CommonOptions& common, const ConvertOptions& options,
                       const std::vector<std::string>& sources, int parallel);

@@ -21,6 +21,7 @@
 #include "converter/session.hpp"
 #include "converter/source.hpp"
 #include "converter/validate.hpp"
+#include "converter/windows_guest.hpp"
 #include "drivers/kernel_drivers.hpp"
 
 namespace rehost {
@@ -240,13 +241,27 @@ void require_free_space(Guest& guest, const Inspection& in)
   }
 }
 
+// What `convert` and `plan` take from their options into the actions.
+struct ConversionInputs {
+  std::string windows_drivers;
+  std::string packages_dir;
+  bool keep_network = false;
+  drivers::HiveLogs hive_logs = drivers::HiveLogs::refuse;
+};
+
+template <typename Options>
+ConversionInputs inputs_of(const Options& o)
+{
+  return {o.drivers, o.packages_dir, o.keep_network,
+          o.discard_hive_logs ? drivers::HiveLogs::discard : drivers::HiveLogs::refuse};
+}
+
 // The passes `convert` and `plan` share: inspect the opened guest, pick the rules, run their
 // actions. Returns the inspection made before the changes.
 Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& session,
                                const RuleSet& rules, const TargetProfile& target,
                                const Source& source, const CommonOptions& common,
-                               const std::string& windows_drivers, const std::string& packages_dir,
-                               bool keep_network)
+                               const ConversionInputs& in)
 {
   // What is on the disk: OS, kernels, bootloader, tools.
   Inspection inspection =
@@ -265,10 +280,18 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
             inspection.bootloader.empty() ? "none" : inspection.bootloader,
             inspection.initramfs_tool.empty() ? "none" : inspection.initramfs_tool);
     }
-    // A Windows guest has no kernels to check: its drivers come from packages.
+    // A Windows guest has no kernels to check: its drivers come from packages. Its hives must
+    // hold every change Windows made, or their logs be given up explicitly.
     if (!inspection.windows) {
       require_target_drivers(inspection, target);
       require_free_space(*session.guest, inspection);
+    } else if (!inspection.windows->unclean_hives.empty()
+               && in.hive_logs == drivers::HiveLogs::refuse) {
+      std::string problems;
+      for (const auto& p : inspection.windows->unclean_hives) {
+        problems += (problems.empty() ? "" : "; ") + p;
+      }
+      fatal(ExitCode::unsupported_guest, "{}; {}", problems, k_unclean_hive_advice);
     }
     for (const Rule* r : matched) {
       report.rules.push_back(r->id);
@@ -278,8 +301,11 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
 
   // Each action of each matching rule, in order.
   passes.run("Converting", [&] {
-    ActionContext context{*session.guest,  inspection,   target,      common.command_timeout,
-                          windows_drivers, packages_dir, keep_network};
+    ActionContext context{*session.guest, inspection, target, common.command_timeout};
+    context.windows_drivers = in.windows_drivers;
+    context.packages_dir = in.packages_dir;
+    context.keep_network = in.keep_network;
+    context.hive_logs = in.hive_logs;
     for (const Rule* rule : plan) {
       for (const auto& action : rule->actions) {
         ActionRecord record;
@@ -354,8 +380,8 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
     report.backend = session.backend;
 
     // Inspect, choose the rules, apply their actions.
-    Inspection inspection = inspect_and_convert(passes, report, session, rules, target, source,
-                                                common, o.drivers, o.packages_dir, o.keep_network);
+    Inspection inspection =
+        inspect_and_convert(passes, report, session, rules, target, source, common, inputs_of(o));
 
     // Read the result back and check it.
     passes.run("Validating", [&] {
@@ -520,8 +546,7 @@ int run_plan(const CommonOptions& common, const PlanOptions& o)
                           parse_backend(common.backend));
     });
     report.backend = session.backend;
-    inspect_and_convert(passes, report, session, rules, target, source, common, o.drivers,
-                        o.packages_dir, o.keep_network);
+    inspect_and_convert(passes, report, session, rules, target, source, common, inputs_of(o));
     session.close();
   }
   report.status = "ok";

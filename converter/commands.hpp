@@ -31,10 +31,11 @@ struct ConvertOptions {
   bool boot_test = false;
   std::chrono::seconds boot_timeout{600};
   bool force = false;
-  std::string flatten_format; // "" keeps the overlay
-  std::string drivers;        // Windows driver packages; "" for the target profile's
-  std::string packages_dir;   // where install_packages finds relative package directories
-  bool keep_network = false;  // keep static addresses and interface names (docs/network.md)
+  std::string flatten_format;     // "" keeps the overlay
+  std::string drivers;            // Windows driver packages; "" for the target profile's
+  std::string packages_dir;       // where install_packages finds relative package directories
+  bool keep_network = false;      // keep static addresses and interface names (docs/network.md)
+  bool discard_hive_logs = false; // edit hives whose transaction logs hold changes they lack
 };
 
 struct ValidateOptions {
@@ -53,6 +54,7 @@ struct PlanOptions {
   std::string drivers;      // as ConvertOptions::drivers
   std::string packages_dir; // as ConvertOptions::packages_dir
   bool keep_network = false;
+  bool discard_hive_logs = false;
   bool json = false;
 };
 

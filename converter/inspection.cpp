@@ -226,6 +226,7 @@ nlohmann::json to_json(const Inspection& in)
                {"software_hive", w.software_hive},
                {"control_set", w.control_set},
                {"driver_database", w.driver_database},
+               {"unclean_hives", w.unclean_hives},
                {"services", services}};
   }
   return {

@@ -47,6 +47,8 @@ struct WindowsInfo {
   bool driver_database = false;                 // SYSTEM has DriverDatabase (Windows 8 and later)
   std::map<std::string, uint32_t> services;     // services of interest present: name -> Start
   std::map<std::string, std::string> platforms; // service name -> "vmware", "xen", "virtio", ...
+  std::vector<std::string> unclean_hives;       // why each hive whose logs hold changes it lacks
+                                                // cannot be edited (unclean_hive())
 };
 
 struct Inspection {

@@ -143,6 +143,9 @@ int main(int argc, char** argv)
                    "$REHOST_PACKAGES_DIR)")
       ->envname("REHOST_PACKAGES_DIR")
       ->check(CLI::ExistingDirectory);
+  convert_cmd->add_flag("--discard-hive-logs", convert.discard_hive_logs,
+                        "Windows guests: edit a registry hive that was not cleanly written, and "
+                        "remove its transaction logs (the changes only they hold are lost)");
 
   ValidateOptions validate;
   int validate_boot_timeout = 600;
@@ -181,6 +184,8 @@ int main(int argc, char** argv)
                    "Package directories for install_packages, as for convert")
       ->envname("REHOST_PACKAGES_DIR")
       ->check(CLI::ExistingDirectory);
+  plan_cmd->add_flag("--discard-hive-logs", plan.discard_hive_logs,
+                     "Windows guests: as for convert");
 
   auto* rules_cmd = app.add_subcommand("rules", "Work with rule files");
   rules_cmd->require_subcommand(1);

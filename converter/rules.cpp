@@ -731,12 +731,6 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
       t.windows.utc = utc == "true";
       str(w, "san_policy", t.windows.san_policy, false);
       str(w, "drivers", t.windows.drivers, false);
-      // A relative drivers directory is relative to the profile.
-      if (!t.windows.drivers.empty() && t.windows.drivers.front() != '/') {
-        auto slash = file.rfind('/');
-        t.windows.drivers = (slash == std::string::npos ? std::string(".") : file.substr(0, slash))
-                            + "/" + t.windows.drivers;
-      }
     }
   }
   t.windows.name = t.name;
@@ -1055,6 +1049,15 @@ Result<std::vector<std::string>> rules_search_path(const std::vector<std::string
   }
   dirs.insert(dirs.end(), command_line.begin(), command_line.end());
   return dirs;
+}
+
+std::string drivers_data_dir()
+{
+  if (const char* env = std::getenv("REHOST_DRIVERS_DIR"); env && *env) {
+    return env;
+  }
+  // share/rehost/drivers, next to the installed rules.
+  return (fs::path(REHOST_INSTALLED_RULES_DIR).parent_path() / "drivers").string();
 }
 
 std::string builtin_rules_dir()

@@ -40,7 +40,8 @@ struct WindowsTarget {
   std::vector<std::string> inbox_storage; // Windows' own services that drive it, if present
   bool utc = false;                       // the hardware clock is UTC
   std::string san_policy = "OnlineAll";   // diskpart's SAN policy at first boot
-  std::string drivers;                    // default driver packages directory (--drivers overrides)
+  std::string drivers; // default driver packages directory as the profile writes it: absolute,
+                       // or relative to drivers_data_dir() (--drivers overrides it)
 };
 
 struct TargetProfile {
@@ -196,6 +197,10 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
 // The built-in rules directory: $REHOST_RULES_DIR, else the source tree's rules/ when running
 // from a build tree, else the installed share/rehost/rules.
 std::string builtin_rules_dir();
+
+// Where the driver packages of the targets are installed, each in a directory the profile's
+// `windows.drivers` names: $REHOST_DRIVERS_DIR, else the installed share/rehost/drivers.
+std::string drivers_data_dir();
 
 class Guest;
 

@@ -71,7 +71,12 @@ std::string crlf(const std::string& text)
   return out;
 }
 
-// The first-boot runner: each script of scripts\ in name order, once, output in log.txt.
+// The service that runs the first-boot runner at boot, before any logon.
+const char* const k_firstboot_service = "rehost-firstboot";
+
+// The first-boot runner: each script of scripts\ in name order, once, output in log.txt; a
+// script is moved to done\ once it ran, so a runner cut short by a reboot resumes with the next
+// one. Last, it deletes the service that started it.
 const char* const k_firstboot_runner = R"(@echo off
 rem Written by rehost: runs each script of scripts\ once, in name order, logging to log.txt.
 setlocal enabledelayedexpansion
@@ -86,6 +91,7 @@ for /f "delims=" %%s in ('dir /b /o:n "%here%scripts\*.cmd" 2^>nul') do (
   move /y "%here%scripts\%%s" "%here%done\%%s" >nul
 )
 echo %date% %time% first boot: done>> "%log%"
+sc.exe delete rehost-firstboot >> "%log%" 2>&1
 )";
 
 } // namespace
@@ -111,6 +117,23 @@ bool hardware_id_matches(const std::string& id, const std::vector<std::string>& 
     }
   }
   return false;
+}
+
+Result<std::string> windows_drivers_dir(const std::string& option, const WindowsTarget& target)
+{
+  if (!option.empty() || target.drivers.empty()) {
+    return option;
+  }
+  std::string dir =
+      target.drivers.front() == '/' ? target.drivers : drivers_data_dir() + "/" + target.drivers;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return fail("no driver packages for the {} target: {} (its profile's windows.drivers) is "
+                "not a directory; pass --drivers DIR, or install the packages there "
+                "($REHOST_DRIVERS_DIR replaces {})",
+                target.name, dir, drivers_data_dir());
+  }
+  return dir;
 }
 
 Result<std::vector<WindowsDriverPackage>> find_windows_drivers(const std::string& dir,
@@ -161,7 +184,8 @@ Result<std::vector<WindowsDriverPackage>> find_windows_drivers(const std::string
 }
 
 Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspection,
-                                       const WindowsTarget& target, const std::string& drivers_dir)
+                                       const WindowsTarget& target, const std::string& drivers_dir,
+                                       drivers::HiveLogs logs)
 {
   if (!inspection.windows) {
     return fail("not a Windows guest");
@@ -216,13 +240,13 @@ Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspectio
     }
   }
 
-  auto system = GuestHive::open(guest, win.system_hive, drivers::HiveMode::write);
+  auto system = GuestHive::open(guest, win.system_hive, drivers::HiveMode::write, logs);
   if (!system) {
     return std::unexpected(system.error());
   }
   std::unique_ptr<GuestHive> software;
   if (!win.software_hive.empty()) {
-    auto opened = GuestHive::open(guest, win.software_hive, drivers::HiveMode::write);
+    auto opened = GuestHive::open(guest, win.software_hive, drivers::HiveMode::write, logs);
     if (!opened) {
       return std::unexpected(opened.error());
     }
@@ -401,7 +425,7 @@ Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspectio
     }
   }
 
-  // 6. First boot: ordered scripts run once by a RunOnce entry.
+  // 6. First boot: ordered scripts run once, at boot, by a service (see below).
   std::vector<std::pair<std::string, std::string>> scripts;
   if (!packages.empty()) {
     std::string add = win.major >= 10
@@ -442,15 +466,36 @@ Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspectio
     changes.files.push_back(path);
     changes.firstboot.push_back(path);
   }
+  // A RunOnce entry would wait for an administrator's logon, which a cloud instance may never
+  // see. A service runs at boot as LocalSystem, but the service control manager expects the
+  // process it starts to connect to it within 30 seconds (ServicesPipeTimeout), which cmd.exe
+  // never does; virt-v2v's firstboot service ships a wrapper binary (rhsrvany) for that. Here
+  // the service's cmd.exe only starts the runner in a process of its own (`start`) and exits,
+  // so the runner does not depend on what the manager does with the service: it records the
+  // start as failed (ErrorControl 0: without consequence), and the runner deletes the service
+  // when it is done.
   std::string drive = win.system_root_win.substr(0, win.system_root_win.find('\\'));
   std::string windows_dir = program_files.substr(1);
   std::replace(windows_dir.begin(), windows_dir.end(), '/', '\\');
-  if (auto r =
-          set(sw, "Microsoft\\Windows\\CurrentVersion\\RunOnce", "rehost-firstboot",
-              RegValue::sz(fmt::format("cmd.exe /c \"{}\\{}\\rehost\\firstboot\\firstboot.cmd\"",
-                                       drive.empty() ? "C:" : drive, windows_dir)));
-      !r) {
-    return std::unexpected(r.error());
+  std::string runner = fmt::format("{}\\{}\\rehost\\firstboot\\firstboot.cmd",
+                                   drive.empty() ? "C:" : drive, windows_dir);
+  const std::string service = cs + "\\Services\\" + k_firstboot_service;
+  for (auto r :
+       {set(sys, service, "Type", RegValue::dword(0x10)), // its own process
+        set(sys, service, "Start", RegValue::dword(2)),   // automatic, at boot
+        set(sys, service, "ErrorControl", RegValue::dword(0)),
+        set(sys, service, "ObjectName", RegValue::sz("LocalSystem")),
+        set(sys, service, "DisplayName", RegValue::sz("rehost first boot")),
+        set(sys, service, "Description",
+            RegValue::sz("Runs the scripts rehost left for the first boot on this platform, once; "
+                         "deletes itself when done.")),
+        set(sys, service, "ImagePath",
+            RegValue::expand_sz(fmt::format("%SystemRoot%\\System32\\cmd.exe /c start \"{}\" "
+                                            "%SystemRoot%\\System32\\cmd.exe /c \"{}\"",
+                                            k_firstboot_service, runner)))}) {
+    if (!r) {
+      return std::unexpected(r.error());
+    }
   }
 
   // The hives last.

@@ -12,9 +12,9 @@
 //      before Windows 8 (NT 6.2), DriverDatabase from Windows 8 on (the entries virt-v2v makes);
 //   5. the old hypervisor's services are disabled (VMware: Start=4), the hardware clock is read
 //      as UTC where the target keeps it so (RealTimeIsUniversal);
-//   6. first-boot scripts, run once in order by a RunOnce entry with their output logged:
-//      pnputil adds the packages to the driver store, the SAN policy brings data disks online,
-//      VMware Tools are uninstalled.
+//   6. first-boot scripts, run once in order at boot, before any logon, by a service that
+//      deletes itself, with their output logged: pnputil adds the packages to the driver store,
+//      the SAN policy brings data disks online, VMware Tools are uninstalled.
 // Everything is computed first; nothing in the guest is written when a package is unusable.
 #pragma once
 
@@ -45,6 +45,12 @@ Result<std::vector<WindowsDriverPackage>> find_windows_drivers(const std::string
                                                                const std::string& arch,
                                                                const WindowsTarget& target);
 
+// The driver packages directory a conversion uses: `option` (--drivers) when given, else the
+// profile's `windows.drivers` (absolute, or under drivers_data_dir()), else "" (none). A
+// profile's directory that does not exist is an error naming it and both ways to supply
+// drivers.
+Result<std::string> windows_drivers_dir(const std::string& option, const WindowsTarget& target);
+
 // Whether a hardware id matches one of `wanted` (case-insensitive; either may be the longer).
 bool hardware_id_matches(const std::string& id, const std::vector<std::string>& wanted);
 
@@ -58,9 +64,11 @@ struct WindowsChanges {
 
 // Converts the Windows guest described by `inspection` (which must have `windows`) for
 // `target` with the packages in `drivers_dir` ("" when none). An error leaves the guest as it
-// was: hives are written last, and files only when every package checked out.
+// was: hives are written last, and files only when every package checked out. A hive whose
+// transaction logs hold changes it lacks is an error unless `logs` is discard.
 Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspection,
-                                       const WindowsTarget& target, const std::string& drivers_dir);
+                                       const WindowsTarget& target, const std::string& drivers_dir,
+                                       drivers::HiveLogs logs = drivers::HiveLogs::refuse);
 
 // Checks the converted guest: a service tied to the target's disk controller (through the
 // device database this Windows version reads, or an inbox service) starts at boot and its

@@ -1,5 +1,6 @@
 #include "converter/windows_guest.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -134,9 +135,75 @@ HostScratch::~HostScratch()
   std::filesystem::remove_all(m_path, ec);
 }
 
-Result<std::unique_ptr<GuestHive>> GuestHive::open(Guest& guest, const std::string& guest_path,
-                                                   drivers::HiveMode mode)
+std::vector<std::string> hive_logs(Guest& guest, const std::string& guest_path)
 {
+  size_t slash = guest_path.rfind('/');
+  std::string dir = slash == std::string::npos || slash == 0 ? "/" : guest_path.substr(0, slash);
+  std::string name = lower(guest_path.substr(slash == std::string::npos ? 0 : slash + 1));
+  std::vector<std::string> logs;
+  auto names = guest.list_dir(dir);
+  if (!names) {
+    return logs;
+  }
+  for (const auto& n : *names) {
+    std::string l = lower(n);
+    if (l != name + ".log" && l != name + ".log1" && l != name + ".log2") {
+      continue;
+    }
+    std::string path = (dir == "/" ? "" : dir) + "/" + n;
+    if (auto info = guest.stat(path); info && info->type == FileType::regular && info->size > 0) {
+      logs.push_back(path);
+    }
+  }
+  std::sort(logs.begin(), logs.end());
+  return logs;
+}
+
+const char* const k_unclean_hive_advice =
+    "start the source machine and shut it down cleanly, then convert a newer replica, or pass "
+    "--discard-hive-logs to convert without those changes";
+
+std::string unclean_hive(Guest& guest, const std::string& guest_path)
+{
+  auto head = guest.read_head(guest_path, 512);
+  if (!head) {
+    return "";
+  }
+  auto header = drivers::read_hive_header(*head);
+  if (header.state == drivers::HiveHeaderState::clean
+      || header.state == drivers::HiveHeaderState::not_a_hive) {
+    return "";
+  }
+  auto logs = hive_logs(guest, guest_path);
+  if (logs.empty()) {
+    return "";
+  }
+  std::string names;
+  for (const auto& log : logs) {
+    names += (names.empty() ? "" : ", ") + log.substr(log.rfind('/') + 1);
+  }
+  std::string why = header.state == drivers::HiveHeaderState::unclean
+                        ? fmt::format("was not cleanly written (sequence numbers {} and {})",
+                                      header.primary_sequence, header.secondary_sequence)
+                        : std::string("has a damaged base block (checksum mismatch)");
+  return fmt::format("{}: the hive {} and {} hold{} changes it lacks", guest_path, why, names,
+                     logs.size() == 1 ? "s" : "");
+}
+
+Result<std::unique_ptr<GuestHive>> GuestHive::open(Guest& guest, const std::string& guest_path,
+                                                   drivers::HiveMode mode, drivers::HiveLogs logs)
+{
+  // Editing a hive whose logs hold newer changes would lose them, or corrupt the hive when
+  // Windows replays the logs over the edits at its next boot.
+  std::vector<std::string> stale_logs;
+  if (mode == drivers::HiveMode::write) {
+    if (std::string problem = unclean_hive(guest, guest_path); !problem.empty()) {
+      if (logs == drivers::HiveLogs::refuse) {
+        return fail("{}; {}", problem, k_unclean_hive_advice);
+      }
+      stale_logs = hive_logs(guest, guest_path);
+    }
+  }
   auto scratch = std::make_unique<HostScratch>();
   std::string host = scratch->path() + "/hive";
   if (auto got = guest.download(guest_path, host); !got) {
@@ -147,7 +214,7 @@ Result<std::unique_ptr<GuestHive>> GuestHive::open(Guest& guest, const std::stri
     return fail("{}: corrupt registry hive (hivex cannot open it)", guest_path);
   }
   return std::unique_ptr<GuestHive>(
-      new GuestHive(std::move(scratch), guest_path, std::move(*hive)));
+      new GuestHive(std::move(scratch), guest_path, std::move(*hive), std::move(stale_logs)));
 }
 
 Result<void> GuestHive::upload(Guest& guest)
@@ -163,7 +230,15 @@ Result<void> GuestHive::upload(Guest& guest)
   if (!in.good() && !in.eof()) {
     return fail("{}: cannot read the committed hive", m_guest_path);
   }
-  return guest.write_file(m_guest_path, content, 0644);
+  if (auto written = guest.write_file(m_guest_path, content, 0644); !written) {
+    return written;
+  }
+  for (const auto& log : m_stale_logs) {
+    if (auto removed = guest.remove(log); !removed) {
+      return fail("{}: cannot remove the discarded log ({})", log, removed.error().message);
+    }
+  }
+  return {};
 }
 
 const std::vector<std::pair<std::string, std::string>>& windows_services_of_interest()
@@ -213,13 +288,22 @@ bool inspect_windows(Guest& guest, Inspection& out)
   out.package_manager = "";
 
   // A hive whose two sequence numbers differ was being written when the copy was taken: the
-  // last changes are only in its .LOG1/.LOG2 files, which hivex does not replay.
+  // last changes are only in its .LOG1/.LOG2 files, which hivex does not replay. Reading it as
+  // it is gives the state before those changes; a conversion refuses to edit it.
   for (const auto& path : {*system, win.software_hive}) {
-    auto head = path.empty() ? Result<std::string>("") : guest.read_head(path, 12);
-    if (head && head->size() == 12 && head->compare(0, 4, "regf") == 0
-        && head->compare(4, 4, *head, 8, 4) != 0) {
+    if (path.empty()) {
+      continue;
+    }
+    if (std::string problem = unclean_hive(guest, path); !problem.empty()) {
+      out.warnings.push_back(
+          fmt::format("{}; read without them, and a conversion refuses to edit it", problem));
+      win.unclean_hives.push_back(problem);
+      continue;
+    }
+    auto head = guest.read_head(path, 512);
+    if (head && drivers::read_hive_header(*head).state == drivers::HiveHeaderState::unclean) {
       out.warnings.push_back(fmt::format("{}: the hive was not cleanly written (sequence numbers "
-                                         "differ); changes still in its .LOG files are ignored",
+                                         "differ) and has no transaction log: read as it is",
                                          path));
     }
   }

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "drivers/registry.hpp"
+
 namespace rehost::drivers {
 
 namespace {
@@ -202,6 +204,9 @@ Inf parse_inf(const std::string& raw, const std::string& file)
   std::string text = raw;
   if (text.size() >= 3 && text.compare(0, 3, "\xef\xbb\xbf") == 0) {
     text.erase(0, 3);
+  } else if (text.size() >= 2 && text.compare(0, 2, "\xff\xfe") == 0) {
+    // A "Unicode" INF, as many vendors ship them: UTF-16LE after a byte order mark.
+    text = utf16le_to_utf8(text.substr(2));
   }
   std::istringstream in(text);
   std::string line;

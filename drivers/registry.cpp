@@ -571,6 +571,33 @@ Result<void> Hive::commit()
   return {};
 }
 
+uint32_t hive_header_checksum(const std::string& bytes)
+{
+  uint32_t checksum = 0;
+  for (size_t i = 0; i + 4 <= 0x1fc && i + 4 <= bytes.size(); i += 4) {
+    checksum ^= get32(bytes, i);
+  }
+  return checksum == 0xffffffff ? 0xfffffffe : (checksum == 0 ? 1 : checksum);
+}
+
+HiveHeader read_hive_header(const std::string& bytes)
+{
+  HiveHeader header;
+  if (bytes.size() < 0x200 || bytes.compare(0, 4, "regf") != 0) {
+    return header;
+  }
+  header.primary_sequence = get32(bytes, 0x04);
+  header.secondary_sequence = get32(bytes, 0x08);
+  if (get32(bytes, 0x1fc) != hive_header_checksum(bytes)) {
+    header.state = HiveHeaderState::bad_checksum;
+  } else if (header.primary_sequence != header.secondary_sequence) {
+    header.state = HiveHeaderState::unclean;
+  } else {
+    header.state = HiveHeaderState::clean;
+  }
+  return header;
+}
+
 Result<void> write_empty_hive(const std::string& path, const std::string& root_name)
 {
   // regf layout (as documented for the format hivex reads): a 4 KiB base block, then hive bins
@@ -587,11 +614,7 @@ Result<void> write_empty_hive(const std::string& path, const std::string& root_n
   put32(file, 0x24, 0x20);   // root cell offset
   put32(file, 0x28, 0x1000); // hive bins data size
   put32(file, 0x2c, 1);      // clustering factor
-  uint32_t checksum = 0;
-  for (size_t i = 0; i < 0x1fc; i += 4) {
-    checksum ^= get32(file, i);
-  }
-  put32(file, 0x1fc, checksum == 0xffffffff ? 0xfffffffe : (checksum == 0 ? 1 : checksum));
+  put32(file, 0x1fc, hive_header_checksum(file));
 
   const size_t bin = 0x1000;
   std::memcpy(file.data() + bin, "hbin", 4);

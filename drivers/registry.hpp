@@ -67,6 +67,14 @@ struct RegChange {
 
 enum class HiveMode { read_only, write };
 
+// What a conversion does with a hive whose transaction logs hold changes the hive lacks
+// (read_hive_header() says it is unclean, and logs lie next to it).
+enum class HiveLogs {
+  refuse,  // stop: editing it would lose those changes, or corrupt the hive when Windows
+           // replays the logs over the edits
+  discard, // edit the hive as it is and remove its logs (the changes only they held are lost)
+};
+
 class Hive {
 public:
   // Opens a hive file; an error when it is missing or not a valid hive.
@@ -119,6 +127,31 @@ private:
   Handle* m_handle;
   std::vector<RegChange> m_changes;
 };
+
+// What the 4 KiB base block at the start of a hive file says about how it was last written.
+// Windows increments the primary sequence number (offset 4) before it writes a hive and sets
+// the secondary one (offset 8) to match when it is done; the XOR-32 of the first 508 bytes is
+// stored at offset 508. A hive left unclean has its last changes only in its transaction logs
+// (.LOG1/.LOG2, or .LOG before Windows Vista), which Windows replays when it next loads it.
+enum class HiveHeaderState {
+  clean,        // signature, matching sequence numbers and checksum
+  unclean,      // the sequence numbers differ: written to when the copy was taken
+  bad_checksum, // the base block itself is damaged (Windows would take it from a log)
+  not_a_hive,   // shorter than a base block, or no "regf" signature
+};
+
+struct HiveHeader {
+  HiveHeaderState state = HiveHeaderState::not_a_hive;
+  uint32_t primary_sequence = 0;
+  uint32_t secondary_sequence = 0;
+};
+
+// Reads the base block at the start of `bytes` (at least its first 512 bytes).
+HiveHeader read_hive_header(const std::string& bytes);
+
+// The checksum of a base block: the XOR of its first 127 little-endian 32-bit words, with 0
+// stored as 1 and 0xFFFFFFFF as 0xFFFFFFFE.
+uint32_t hive_header_checksum(const std::string& bytes);
 
 // Splits a key path on backslashes, dropping empty parts.
 std::vector<std::string> split_key(const std::string& key);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -124,6 +125,24 @@ std::string make_windows_tree(const TempDir& dir, const WindowsRelease& r, const
     throw std::runtime_error(made.error().message);
   }
   return root.string();
+}
+
+void make_hive_unclean(const std::string& path)
+{
+  std::string bytes = read_file(path);
+  if (bytes.size() < 512) {
+    throw std::runtime_error(path + ": not a hive");
+  }
+  auto put = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) {
+      bytes[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    }
+  };
+  auto secondary = drivers::read_hive_header(bytes).secondary_sequence;
+  put(4, secondary + 1);
+  put(508, drivers::hive_header_checksum(bytes));
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 } // namespace rehost::test

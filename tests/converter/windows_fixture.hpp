@@ -30,4 +30,8 @@ const WindowsRelease& windows_release(const std::string& name);
 std::string make_windows_tree(const TempDir& dir, const WindowsRelease& release,
                               const std::string& sub = "root");
 
+// Makes the hive file at `path` look caught mid-write: its primary sequence number one ahead
+// of the secondary, the base block checksum recomputed.
+void make_hive_unclean(const std::string& path);
+
 } // namespace rehost::test

@@ -1,9 +1,11 @@
 #include "converter/windows_convert.hpp"
 #include "converter/windows_guest.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "converter/actions.hpp"
 #include "converter/dir_guest.hpp"
@@ -78,6 +80,14 @@ std::string str(const Hive& hive, const std::string& key, const std::string& nam
   return (*v)->as_string().value_or("(not a string)");
 }
 
+// $REHOST_DRIVERS_DIR for the life of the object.
+struct DriversDirEnv {
+  explicit DriversDirEnv(const std::string& dir) { setenv("REHOST_DRIVERS_DIR", dir.c_str(), 1); }
+  ~DriversDirEnv() { unsetenv("REHOST_DRIVERS_DIR"); }
+  DriversDirEnv(const DriversDirEnv&) = delete;
+  DriversDirEnv& operator=(const DriversDirEnv&) = delete;
+};
+
 Hive open_hive(const std::string& root, const std::string& name)
 {
   auto hive = Hive::open(root + "/WINDOWS/system32/CONFIG/" + name, HiveMode::read_only);
@@ -141,25 +151,83 @@ TEST_SUITE("unit")
   {
     TempDir dir;
     std::string root = test::make_windows_tree(dir, test::windows_release("2016"));
-    std::string path = root + "/WINDOWS/system32/CONFIG/SYSTEM";
-    std::string bytes = test::read_file(path);
-    bytes[4] = static_cast<char>(bytes[4] + 1); // primary sequence number ahead of the secondary
-    uint32_t sum = 0;                           // the base block's checksum, recomputed
-    for (size_t i = 0; i < 0x1fc; i += 4) {
-      uint32_t word = 0;
-      for (int k = 3; k >= 0; --k) {
-        word = (word << 8) | static_cast<unsigned char>(bytes[i + k]);
-      }
-      sum ^= word;
-    }
-    for (int k = 0; k < 4; ++k) {
-      bytes[0x1fc + k] = static_cast<char>((sum >> (8 * k)) & 0xff);
-    }
-    dir.write("root/WINDOWS/system32/CONFIG/SYSTEM", bytes);
+    test::make_hive_unclean(root + "/WINDOWS/system32/CONFIG/SYSTEM");
     Inspection in = inspect(root);
     REQUIRE(in.warnings.size() == 1);
     CHECK(in.warnings[0].find("SYSTEM: the hive was not cleanly written") != std::string::npos);
+    CHECK(in.warnings[0].find("has no transaction log: read as it is") != std::string::npos);
     CHECK(in.windows->control_set == "ControlSet002");
+    CHECK(in.windows->unclean_hives.empty());
+    // With no log there is nothing to lose: the conversion goes on.
+    auto guest = DirGuest::open(root);
+    REQUIRE(guest);
+    CHECK(convert_windows(**guest, in, nitro(), k_drivers + "aws-nitro"));
+  }
+
+  TEST_CASE("a hive whose logs hold changes it lacks is refused, or edited with its logs removed")
+  {
+    TempDir dir;
+    std::string root = test::make_windows_tree(dir, test::windows_release("2019"));
+    const std::string config = root + "/WINDOWS/system32/CONFIG/";
+    test::make_hive_unclean(config + "SYSTEM");
+    dir.write("root/WINDOWS/system32/CONFIG/SYSTEM.LOG1", std::string(1024, 'L'));
+    dir.write("root/WINDOWS/system32/CONFIG/system.log2", ""); // empty: holds nothing
+    dir.write("root/WINDOWS/system32/CONFIG/software.LOG1", std::string(512, 'L'));
+    const std::string problem = "/WINDOWS/system32/CONFIG/SYSTEM: the hive was not cleanly "
+                                "written (sequence numbers 3 and 2) and SYSTEM.LOG1 holds "
+                                "changes it lacks";
+    Inspection in = inspect(root);
+    // SOFTWARE is clean: its log is what Windows keeps next to every hive.
+    REQUIRE(in.windows->unclean_hives == std::vector<std::string>{problem});
+    REQUIRE(in.warnings.size() == 1);
+    CHECK(in.warnings[0] == problem + "; read without them, and a conversion refuses to edit it");
+
+    auto guest = DirGuest::open(root);
+    REQUIRE(guest);
+    auto refused = convert_windows(**guest, in, nitro(), k_drivers + "aws-nitro");
+    REQUIRE(!refused);
+    CHECK(refused.error().message
+          == problem
+                 + "; start the source machine and shut it down cleanly, then convert a newer "
+                   "replica, or pass --discard-hive-logs to convert without those changes");
+    CHECK(!std::filesystem::exists(root + "/WINDOWS/system32/Drivers/AWSNVMe.sys"));
+    CHECK(!std::filesystem::exists(root + "/Program Files/rehost"));
+    CHECK(drivers::read_hive_header(test::read_file(config + "SYSTEM")).state
+          == drivers::HiveHeaderState::unclean);
+
+    auto discarded =
+        convert_windows(**guest, in, nitro(), k_drivers + "aws-nitro", drivers::HiveLogs::discard);
+    REQUIRE_MESSAGE(discarded, (discarded ? "" : discarded.error().message));
+    Hive system = open_hive(root, "SYSTEM");
+    CHECK(dword(system, "ControlSet002\\Services\\AWSNVMe", "Start") == 0);
+    // The edited hive is clean and no log is left for Windows to replay over it; the clean
+    // SOFTWARE hive keeps its log.
+    CHECK(drivers::read_hive_header(test::read_file(config + "SYSTEM")).state
+          == drivers::HiveHeaderState::clean);
+    CHECK(!std::filesystem::exists(config + "SYSTEM.LOG1"));
+    CHECK(std::filesystem::exists(config + "software.LOG1"));
+    CHECK(inspect(root).warnings.empty());
+  }
+
+  TEST_CASE("a hive whose base block is damaged, with logs next to it, is refused")
+  {
+    TempDir dir;
+    std::string root = test::make_windows_tree(dir, test::windows_release("2016"));
+    std::string path = root + "/WINDOWS/system32/CONFIG/software";
+    std::string bytes = test::read_file(path);
+    bytes[0x30] = static_cast<char>(bytes[0x30] ^ 0x55); // inside the checksummed words
+    dir.write("root/WINDOWS/system32/CONFIG/software", bytes);
+    auto guest = DirGuest::open(root);
+    REQUIRE(guest);
+    CHECK(unclean_hive(**guest, "/WINDOWS/system32/CONFIG/software").empty()); // no log yet
+    dir.write("root/WINDOWS/system32/CONFIG/SOFTWARE.LOG2", std::string(512, 'L'));
+    dir.write("root/WINDOWS/system32/CONFIG/SOFTWARE.LOG1", std::string(512, 'L'));
+    CHECK(unclean_hive(**guest, "/WINDOWS/system32/CONFIG/software")
+          == "/WINDOWS/system32/CONFIG/software: the hive has a damaged base block (checksum "
+             "mismatch) and SOFTWARE.LOG1, SOFTWARE.LOG2 hold changes it lacks");
+    auto opened = GuestHive::open(**guest, "/WINDOWS/system32/CONFIG/software", HiveMode::write);
+    REQUIRE(!opened);
+    CHECK(opened.error().message.find("--discard-hive-logs") != std::string::npos);
   }
 
   TEST_CASE("a corrupt SYSTEM hive is a warning in inspection and an error in conversion")
@@ -242,8 +310,19 @@ TEST_SUITE("unit")
 
       CHECK(str(software, "Microsoft\\Windows\\CurrentVersion", "DevicePath")
             == "%SystemRoot%\\inf;%SystemRoot%\\Drivers\\rehost");
-      CHECK(str(software, "Microsoft\\Windows\\CurrentVersion\\RunOnce", "rehost-firstboot")
-            == "cmd.exe /c \"C:\\Program Files\\rehost\\firstboot\\firstboot.cmd\"");
+      // First boot runs at boot, before any logon: a service, not a RunOnce entry.
+      CHECK(!software.has_key("Microsoft\\Windows\\CurrentVersion\\RunOnce"));
+      const std::string fb = cs + "\\Services\\rehost-firstboot";
+      CHECK(dword(system, fb, "Type") == 0x10);
+      CHECK(dword(system, fb, "Start") == 2);
+      CHECK(dword(system, fb, "ErrorControl") == 0);
+      CHECK(str(system, fb, "ObjectName") == "LocalSystem");
+      CHECK((*system.get(fb, "ImagePath"))->type == drivers::RegType::expand_sz);
+      CHECK(str(system, fb, "ImagePath")
+            == "%SystemRoot%\\System32\\cmd.exe /c start \"rehost-firstboot\" "
+               "%SystemRoot%\\System32\\cmd.exe /c \"C:\\Program "
+               "Files\\rehost\\firstboot\\firstboot.cmd\"");
+      CHECK(!system.has_key("ControlSet001\\Services\\rehost-firstboot"));
 
       // Files: the driver next to Windows' own, the packages where DevicePath points.
       CHECK(test::read_file(root + "/WINDOWS/system32/Drivers/AWSNVMe.sys")
@@ -271,6 +350,7 @@ TEST_SUITE("unit")
       std::string runner = test::read_file(root + "/Program Files/rehost/firstboot/firstboot.cmd");
       CHECK(runner.find("log.txt") != std::string::npos);
       CHECK(runner.find("dir /b /o:n") != std::string::npos);
+      CHECK(runner.find("sc.exe delete rehost-firstboot") != std::string::npos);
 
       // The changes are readable.
       std::string text = drivers::format_changes("HKLM\\SYSTEM", changes.system);
@@ -414,6 +494,71 @@ TEST_SUITE("unit")
     auto before = validate_windows(**fresh_guest, inspect(fresh), target->windows);
     CHECK(!before[0].passed);
     CHECK(before[0].detail == "service stornvme does not start at boot");
+  }
+
+  TEST_CASE("the profile's drivers directory serves when --drivers is absent")
+  {
+    TempDir data;
+    std::filesystem::copy(k_drivers + "aws-nitro", data.str() + "/aws-nitro",
+                          std::filesystem::copy_options::recursive);
+    WindowsTarget target = nitro();
+    DriversDirEnv env(data.str());
+    CHECK(drivers_data_dir() == data.str());
+
+    // --drivers wins; no default means no packages.
+    CHECK(windows_drivers_dir("/given", target).value_or("?") == "/given");
+    CHECK(windows_drivers_dir("", target).value_or("?") == "");
+    // A relative default is under the drivers data directory, an absolute one is itself.
+    target.drivers = "aws-nitro";
+    CHECK(windows_drivers_dir("", target).value_or("?") == data.str() + "/aws-nitro");
+    target.drivers = k_drivers + "kvm";
+    CHECK(windows_drivers_dir("", target).value_or("?") == k_drivers + "kvm");
+    // A default that is not there names itself and both ways to supply drivers.
+    target.drivers = "missing";
+    auto missing = windows_drivers_dir("", target);
+    REQUIRE(!missing);
+    CHECK(missing.error().message
+          == fmt::format("no driver packages for the aws-nitro target: {0}/missing (its "
+                         "profile's windows.drivers) is not a directory; pass --drivers DIR, or "
+                         "install the packages there ($REHOST_DRIVERS_DIR replaces {0})",
+                         data.str()));
+
+    // The built-in Nitro profile names its directory; the windows action converts with it.
+    auto rules = load_rules({builtin_rules_dir()});
+    REQUIRE(rules);
+    const TargetProfile* profile = rules->target("aws-nitro");
+    REQUIRE(profile);
+    CHECK(profile->windows.drivers == "aws-nitro");
+    TempDir dir;
+    std::string root = test::make_windows_tree(dir, test::windows_release("2012r2"));
+    Inspection in = inspect(root);
+    auto guest = DirGuest::open(root);
+    REQUIRE(guest);
+    const Rule* windows = nullptr;
+    for (const auto& rule : rules->rules) {
+      windows = rule.id == "windows" ? &rule : windows;
+    }
+    REQUIRE(windows);
+    ActionContext context{**guest, in, *profile, std::chrono::seconds(60), ""};
+    ActionRecord record;
+    auto r = run_action(context, windows->actions.front(), record);
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+    CHECK(std::filesystem::exists(root + "/WINDOWS/system32/Drivers/AWSNVMe.sys"));
+    CHECK(dword(open_hive(root, "SYSTEM"), "ControlSet002\\Services\\AWSNVMe", "Start") == 0);
+
+    // Without the directory, the action stops before changing anything.
+    DriversDirEnv nowhere(data.str() + "/nowhere");
+    TempDir other;
+    std::string fresh = test::make_windows_tree(other, test::windows_release("2012r2"));
+    auto fresh_guest = DirGuest::open(fresh);
+    REQUIRE(fresh_guest);
+    Inspection fresh_in = inspect(fresh);
+    ActionContext no_dir{**fresh_guest, fresh_in, *profile, std::chrono::seconds(60), ""};
+    ActionRecord none;
+    auto refused = run_action(no_dir, windows->actions.front(), none);
+    REQUIRE(!refused);
+    CHECK(refused.error().message.find("pass --drivers DIR") != std::string::npos);
+    CHECK(!std::filesystem::exists(fresh + "/Program Files/rehost"));
   }
 
   TEST_CASE("rehost inspect prints and reports a Windows directory")

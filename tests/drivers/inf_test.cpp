@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "drivers/registry.hpp"
 #include "tests/test_util.hpp"
 
 using namespace rehost::drivers;
@@ -152,5 +153,22 @@ TEST_SUITE("unit")
                                          "Dev=Inst,PCI\\VEN_1\n[Inst]\nCopyFiles=Files\n",
                                          "f.inf"));
     CHECK(no_copy.error().message == "f.inf:7: CopyFiles names section [Files], which is missing");
+  }
+
+  TEST_CASE("a UTF-16LE INF with a byte order mark reads as its UTF-8 twin")
+  {
+    std::string path =
+        std::string(REHOST_TEST_DATA_DIR) + "/windows-drivers/kvm/viostor/viostor.inf";
+    std::string utf8 = rehost::test::read_file(path);
+    std::string utf16 = "\xff\xfe" + utf8_to_utf16le(utf8);
+    auto plain = read_driver(parse_inf(utf8, "viostor.inf"), "amd64", 10, 0, 20348);
+    auto wide = read_driver(parse_inf(utf16, "viostor.inf"), "amd64", 10, 0, 20348);
+    REQUIRE_MESSAGE(wide, (wide ? "" : wide.error().message));
+    REQUIRE(plain);
+    CHECK(wide->hardware_ids() == plain->hardware_ids());
+    CHECK(!wide->hardware_ids().empty());
+    CHECK(wide->services.at(0).name == "viostor");
+    CHECK(wide->services.at(0).binary == plain->services.at(0).binary);
+    CHECK(wide->files == plain->files);
   }
 }

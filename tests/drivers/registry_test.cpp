@@ -23,6 +23,13 @@ void write_bytes(const std::string& path, const std::string& data)
   out << data;
 }
 
+void put_le32(std::string& bytes, size_t at, uint32_t value)
+{
+  for (int i = 0; i < 4; ++i) {
+    bytes[at + i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  }
+}
+
 } // namespace
 
 TEST_SUITE("unit")
@@ -157,6 +164,58 @@ TEST_SUITE("unit")
         (void)hive->value_names("A\\C");
       }
     }
+  }
+
+  TEST_CASE("the base block tells a clean hive from one caught mid-write or damaged")
+  {
+    TempDir dir;
+    std::string path = dir.str() + "/h";
+    REQUIRE(write_empty_hive(path));
+    std::string bytes = read_bytes(path);
+    auto clean = read_hive_header(bytes);
+    CHECK(clean.state == HiveHeaderState::clean);
+    CHECK(clean.primary_sequence == 1);
+    CHECK(clean.secondary_sequence == 1);
+
+    // Windows increments the primary sequence number before writing and the secondary after.
+    std::string unclean = bytes;
+    put_le32(unclean, 4, 7);
+    put_le32(unclean, 8, 6);
+    put_le32(unclean, 508, hive_header_checksum(unclean));
+    auto h = read_hive_header(unclean);
+    CHECK(h.state == HiveHeaderState::unclean);
+    CHECK(h.primary_sequence == 7);
+    CHECK(h.secondary_sequence == 6);
+
+    // The same change without a new checksum: the base block itself is damaged.
+    std::string damaged = bytes;
+    put_le32(damaged, 4, 7);
+    CHECK(read_hive_header(damaged).state == HiveHeaderState::bad_checksum);
+
+    CHECK(read_hive_header("").state == HiveHeaderState::not_a_hive);
+    CHECK(read_hive_header(bytes.substr(0, 100)).state == HiveHeaderState::not_a_hive);
+    CHECK(read_hive_header(std::string(4096, 'x')).state == HiveHeaderState::not_a_hive);
+  }
+
+  TEST_CASE("the base block checksum is the XOR of its first 127 words, never 0 or all ones")
+  {
+    std::string block(4096, '\0');
+    CHECK(hive_header_checksum(block) == 1);
+    put_le32(block, 0, 0xffffffff);
+    CHECK(hive_header_checksum(block) == 0xfffffffe);
+    put_le32(block, 0, 0x12345678);
+    put_le32(block, 504, 0x0000ffff);
+    put_le32(block, 508, 0xabcdef01); // the checksum's own word is not part of it
+    CHECK(hive_header_checksum(block) == (0x12345678u ^ 0x0000ffffu));
+    // The writer stores it: hivex, which checks it, opens what write_empty_hive makes.
+    TempDir dir;
+    REQUIRE(write_empty_hive(dir.str() + "/h"));
+    std::string bytes = read_bytes(dir.str() + "/h");
+    uint32_t stored = 0;
+    for (int i = 3; i >= 0; --i) {
+      stored = (stored << 8) | static_cast<unsigned char>(bytes[508 + i]);
+    }
+    CHECK(stored == hive_header_checksum(bytes));
   }
 }
 
