@@ -2,6 +2,9 @@
 // windows_convert.hpp for what it does and why), and registry values a rule sets or deletes.
 #include "converter/action_support.hpp"
 
+#include <strings.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 
@@ -24,7 +27,23 @@ Result<void> windows_drivers(ActionContext& c, const Action& a, ActionRecord& re
   }
   auto dir = windows_drivers_dir(c.windows_drivers, c.target.windows);
   if (!dir) {
-    return std::unexpected(dir.error());
+    // Without the profile's default packages, Windows' own storage driver may still boot the
+    // disk (stornvme on Server 2016 and later): convert with it, and say what is missing.
+    const auto& services = c.inspection.windows->services;
+    auto inbox = std::find_if(c.target.windows.inbox_storage.begin(),
+                              c.target.windows.inbox_storage.end(), [&](const std::string& name) {
+                                return std::any_of(
+                                    services.begin(), services.end(), [&](const auto& service) {
+                                      return strcasecmp(service.first.c_str(), name.c_str()) == 0;
+                                    });
+                              });
+    if (!c.windows_drivers.empty() || inbox == c.target.windows.inbox_storage.end()) {
+      return std::unexpected(dir.error());
+    }
+    record.warnings.push_back(fmt::format("{}; the boot disk uses Windows' own {} driver, and no "
+                                          "other driver of the target is installed",
+                                          dir.error().message, *inbox));
+    dir = std::string();
   }
   auto changes = convert_windows(c.guest, c.inspection, c.target.windows, *dir, c.hive_logs);
   if (!changes) {

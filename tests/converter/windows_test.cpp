@@ -546,10 +546,11 @@ TEST_SUITE("unit")
     CHECK(std::filesystem::exists(root + "/WINDOWS/system32/Drivers/AWSNVMe.sys"));
     CHECK(dword(open_hive(root, "SYSTEM"), "ControlSet002\\Services\\AWSNVMe", "Start") == 0);
 
-    // Without the directory, the action stops before changing anything.
+    // Without the directory, the action stops before changing anything on a release whose own
+    // drivers cannot run the disk (no stornvme before Server 2012 R2).
     DriversDirEnv nowhere(data.str() + "/nowhere");
     TempDir other;
-    std::string fresh = test::make_windows_tree(other, test::windows_release("2012r2"));
+    std::string fresh = test::make_windows_tree(other, test::windows_release("2008r2"));
     auto fresh_guest = DirGuest::open(fresh);
     REQUIRE(fresh_guest);
     Inspection fresh_in = inspect(fresh);
@@ -559,6 +560,23 @@ TEST_SUITE("unit")
     REQUIRE(!refused);
     CHECK(refused.error().message.find("pass --drivers DIR") != std::string::npos);
     CHECK(!std::filesystem::exists(fresh + "/Program Files/rehost"));
+
+    // Releases with stornvme drive the NVMe disk themselves: without the directory the
+    // conversion goes on with it, and warns that the other drivers are not installed.
+    TempDir newer;
+    std::string server2016 = test::make_windows_tree(newer, test::windows_release("2016"));
+    auto newer_guest = DirGuest::open(server2016);
+    REQUIRE(newer_guest);
+    Inspection newer_in = inspect(server2016);
+    ActionContext inbox{**newer_guest, newer_in, *profile, std::chrono::seconds(60), ""};
+    ActionRecord with_inbox;
+    auto converted = run_action(inbox, windows->actions.front(), with_inbox);
+    REQUIRE_MESSAGE(converted, (converted ? "" : converted.error().message));
+    REQUIRE(with_inbox.warnings.size() == 1);
+    CHECK(with_inbox.warnings[0].find("the boot disk uses Windows' own stornvme driver")
+          != std::string::npos);
+    CHECK(dword(open_hive(server2016, "SYSTEM"), "ControlSet002\\Services\\stornvme", "Start")
+          == 0);
   }
 
   TEST_CASE("rehost inspect prints and reports a Windows directory")
