@@ -19,7 +19,6 @@ namespace rehost {
 
 namespace {
 
-constexpr size_t k_small_file = 1 << 20;
 // Boot menus are small; a bigger one is read up to this size, with a warning.
 constexpr size_t k_boot_config_cap = 4 << 20;
 // Directory entries looked at in one directory (kernels in /boot, BLS entries, profiles).

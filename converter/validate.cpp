@@ -60,10 +60,16 @@ Check check_initramfs(Guest& guest, const Inspection& in, const TargetProfile& t
   std::set<std::string> have(present.begin(), present.end());
   std::vector<std::string> missing;
   std::vector<std::string> found;
+  std::vector<std::string> no_network; // network drivers the kernel does not have at all
   for (const auto& driver : target.all_drivers()) {
     auto it = kernel->drivers.find(driver);
     auto state = it == kernel->drivers.end() ? drivers::DriverState::missing : it->second;
-    if (state == drivers::DriverState::builtin) {
+    bool network = std::find(target.network_drivers.begin(), target.network_drivers.end(), driver)
+                   != target.network_drivers.end();
+    if (network && state == drivers::DriverState::missing) {
+      // The disk boots without it; the report says the guest will have no network there.
+      no_network.push_back(driver);
+    } else if (state == drivers::DriverState::builtin) {
       found.push_back(driver + " (built in)");
     } else if (have.count(drivers::module_name(driver))) {
       found.push_back(driver);
@@ -80,6 +86,10 @@ Check check_initramfs(Guest& guest, const Inspection& in, const TargetProfile& t
   check.passed = missing.empty();
   check.detail = check.passed ? fmt::format("{} holds {}", kernel->initramfs, join(found))
                               : fmt::format("{} lacks {}", kernel->initramfs, join(missing));
+  if (!no_network.empty()) {
+    check.detail += fmt::format("; kernel {} has no {} driver: no network on {}", kernel->version,
+                                join(no_network), target.name);
+  }
   return check;
 }
 

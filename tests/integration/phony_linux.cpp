@@ -204,7 +204,7 @@ Distro distro(PhonyLinux which)
              "kernel/drivers/acpi/fan.ko:", "kernel/drivers/ata/ata_generic.ko:",
              "kernel/drivers/ide/piix.ko:", "kernel/drivers/ide/ide-pci-generic.ko:",
              "kernel/fs/jbd/jbd.ko:", "kernel/fs/ext3/ext3.ko: kernel/fs/jbd/jbd.ko",
-             "kernel/drivers/firmware/edd.ko:", "kernel/drivers/net/ethernet/amazon/ena/ena.ko:"},
+             "kernel/drivers/firmware/edd.ko:"},
             {{"/sbin/mkinitrd", k_mkinitrd}, {"/bin/rpm", k_record_only}},
             {{"/etc/fstab", fstab}}};
   case PhonyLinux::arch:
