@@ -713,8 +713,8 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
     if (!w.IsMap()) {
       problems.add(w.Mark(), "windows must be a mapping");
     } else {
-      check_keys(w, {"storage_ids", "inbox_storage", "utc", "san_policy", "drivers"}, problems,
-                 "windows");
+      check_keys(w, {"storage_ids", "inbox_storage", "utc", "san_policy", "drivers", "ems_port"},
+                 problems, "windows");
       if (auto ids = w["storage_ids"]) {
         t.windows.storage_ids = string_list(ids, problems, "windows.storage_ids");
       } else {
@@ -731,6 +731,14 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
       t.windows.utc = utc == "true";
       str(w, "san_policy", t.windows.san_policy, false);
       str(w, "drivers", t.windows.drivers, false);
+      std::string ems_port = "0";
+      str(w, "ems_port", ems_port, false);
+      if (ems_port.size() != 1 || ems_port[0] < '0' || ems_port[0] > '4') {
+        problems.add(w["ems_port"].Mark(), "windows.ems_port must be a COM port number, 1 to 4 "
+                                           "(0: no serial console)");
+      } else {
+        t.windows.ems_port = ems_port[0] - '0';
+      }
     }
   }
   t.windows.name = t.name;

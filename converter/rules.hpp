@@ -40,6 +40,8 @@ struct WindowsTarget {
   std::vector<std::string> inbox_storage; // Windows' own services that drive it, if present
   bool utc = false;                       // the hardware clock is UTC
   std::string san_policy = "OnlineAll";   // diskpart's SAN policy at first boot
+  int ems_port =
+      0; // the COM port of the platform's serial console (EMS/SAC at first boot), 0: none
   std::string drivers; // default driver packages directory as the profile writes it: absolute,
                        // or relative to drivers_data_dir() (--drivers overrides it)
 };

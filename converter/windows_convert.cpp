@@ -424,6 +424,11 @@ Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspectio
       return std::unexpected(r.error());
     }
   }
+  // A stop error reboots instead of waiting at the blue screen: nobody is at the console of a
+  // cloud instance, and a reboot is how it comes back.
+  if (auto r = set(sys, cs + "\\Control\\CrashControl", "AutoReboot", RegValue::dword(1)); !r) {
+    return std::unexpected(r.error());
+  }
 
   // 6. First boot: ordered scripts run once, at boot, by a service (see below).
   std::vector<std::pair<std::string, std::string>> scripts;
@@ -442,6 +447,17 @@ Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspectio
                                    "echo san policy={}> \"%TEMP%\\rehost-san.txt\"\n"
                                    "diskpart /s \"%TEMP%\\rehost-san.txt\"\n",
                                    target.san_policy));
+  // The boot configuration (BCD) is changed where Windows keeps it, by Windows' own tool.
+  if (target.ems_port > 0) {
+    scripts.emplace_back(
+        "25-serial-console.cmd",
+        fmt::format("@echo off\nrem The platform's serial console: Emergency Management Services "
+                    "and the\nrem Special Administration Console on COM{0}.\n"
+                    "bcdedit /ems {{current}} on\n"
+                    "bcdedit /emssettings EMSPORT:{0} EMSBAUDRATE:115200\n"
+                    "bcdedit /bootems {{bootmgr}} on\n",
+                    target.ems_port));
+  }
   if (vmware) {
     scripts.emplace_back("30-uninstall-vmware-tools.cmd",
                          "@echo off\nrem Removes VMware Tools (its services are already "

@@ -140,6 +140,12 @@ TEST_SUITE("unit")
     REQUIRE_FALSE(t);
     CHECK(t.error().message.find("drivers.storage must name at least one driver")
           != std::string::npos);
+    auto ems = parse_target("target: t\ndescription: d\ndrivers: {storage: [nvme]}\n"
+                            "boot_test: {disk: nvme}\nwindows: {storage_ids: [x], ems_port: 9}\n",
+                            "t.yaml");
+    REQUIRE_FALSE(ems);
+    CHECK(ems.error().message.find("windows.ems_port must be a COM port number")
+          != std::string::npos);
   }
 
   TEST_CASE("rule_matches checks every condition and says which one failed")

@@ -478,6 +478,12 @@ TEST_SUITE("unit")
                                       "REG_EXPAND_SZ \"%SystemRoot%\\inf;%SystemRoot%\\Drivers\\"
                                       "rehost\"")
           != std::string::npos);
+    // A stop error reboots; the profile's serial console (COM1) gets EMS at first boot.
+    CHECK(record.changes[0].diff.find("+ AutoReboot = REG_DWORD 0x00000001 (1)")
+          != std::string::npos);
+    CHECK(test::read_file(root + "/Program Files/rehost/firstboot/scripts/25-serial-console.cmd")
+              .find("bcdedit /emssettings EMSPORT:1 EMSBAUDRATE:115200\r\n")
+          != std::string::npos);
 
     // Validation reads the result back: AWSNVMe is tied to the controller and starts at boot.
     Inspection after = inspect(root);
