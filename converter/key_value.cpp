@@ -9,9 +9,11 @@ namespace rehost {
 
 namespace {
 
+// A carriage return counts as blank: a last line "Key\r" without its "\n" is the key it becomes
+// once a line is appended after it.
 bool blank(char c)
 {
-  return c == ' ' || c == '\t';
+  return c == ' ' || c == '\t' || c == '\r';
 }
 
 std::string lower(std::string s)

@@ -105,4 +105,13 @@ TEST_SUITE("unit")
     CHECK(edit_ini("[s]\na=1\n[t]\n[s]\nb=2\n", "s", {{{"a", "9"}}, {}}).text
           == "[s]\na=9\n[t]\n[s]\nb=2\n");
   }
+
+  TEST_CASE("a last line ending in a carriage return alone is the key it names")
+  {
+    // Found by fuzz_key_value: "UseDNS\r" was not removed, then was once a line followed it.
+    const KeyEdits edits{{{"PasswordAuthentication", "no"}}, {"UseDNS"}};
+    auto once = edit_key_values("UseDNS\r", edits, " ");
+    CHECK(once.text == "PasswordAuthentication no\n");
+    CHECK(edit_key_values(once.text, edits, " ").text == once.text);
+  }
 }
