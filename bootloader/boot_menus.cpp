@@ -1,4 +1,5 @@
 #include "bootloader/boot_menus.hpp"
+#include "converter/text_lines.hpp"
 
 #include <fnmatch.h>
 
@@ -15,13 +16,6 @@ std::string trim(const std::string& s)
   size_t b = s.find_first_not_of(" \t\r\n");
   size_t e = s.find_last_not_of(" \t\r\n");
   return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
-std::string lower(std::string s)
-{
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 // "keyword rest of line" or "keyword=rest" (grub legacy accepts both): the keyword and the rest.
@@ -166,7 +160,7 @@ BootMenu read_grub_legacy_menu(const std::string& text)
       continue;
     }
     auto [key, value] = split_keyword(line, true);
-    key = lower(key);
+    key = ascii_lower(key);
     if (key == "title") {
       menu.entries.push_back({});
       current = &menu.entries.back();
@@ -207,10 +201,10 @@ BootMenu read_extlinux_menu(const std::string& text)
       continue;
     }
     auto [keyword, value] = first_word(line);
-    std::string key = lower(keyword);
+    std::string key = ascii_lower(keyword);
     if (key == "menu") {
       auto [sub, rest] = first_word(value);
-      sub = lower(sub);
+      sub = ascii_lower(sub);
       if (current && sub == "label") {
         current->title = rest;
       } else if (current && sub == "default") {

@@ -2,12 +2,11 @@
 // windows_convert.hpp for what it does and why), and registry values a rule sets or deletes.
 #include "converter/action_support.hpp"
 
-#include <strings.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
 
+#include "converter/text_lines.hpp"
 #include "converter/windows_convert.hpp"
 #include "converter/windows_guest.hpp"
 #include "drivers/registry.hpp"
@@ -28,21 +27,14 @@ Result<void> windows_drivers(ActionContext& c, const Action& a, ActionRecord& re
   auto dir = windows_drivers_dir(c.windows_drivers, c.target.windows);
   if (!dir) {
     // Without the profile's default packages, Windows' own storage driver may still boot the
-    // disk (stornvme on Server 2016 and later): convert with it, and say what is missing.
-    const auto& services = c.inspection.windows->services;
-    auto inbox = std::find_if(c.target.windows.inbox_storage.begin(),
-                              c.target.windows.inbox_storage.end(), [&](const std::string& name) {
-                                return std::any_of(
-                                    services.begin(), services.end(), [&](const auto& service) {
-                                      return strcasecmp(service.first.c_str(), name.c_str()) == 0;
-                                    });
-                              });
-    if (!c.windows_drivers.empty() || inbox == c.target.windows.inbox_storage.end()) {
+    // disk (stornvme from Server 2012 R2 on): convert with it, and say what is missing.
+    std::string inbox = inbox_storage_service(*c.inspection.windows, c.target.windows);
+    if (!c.windows_drivers.empty() || inbox.empty()) {
       return std::unexpected(dir.error());
     }
     record.warnings.push_back(fmt::format("{}; the boot disk uses Windows' own {} driver, and no "
                                           "other driver of the target is installed",
-                                          dir.error().message, *inbox));
+                                          dir.error().message, inbox));
     dir = std::string();
   }
   auto changes = convert_windows(c.guest, c.inspection, c.target.windows, *dir, c.hive_logs);
@@ -80,14 +72,6 @@ Result<void> windows_drivers(ActionContext& c, const Action& a, ActionRecord& re
 }
 
 // --- registry ------------------------------------------------------------------------------------
-
-std::string lower(std::string s)
-{
-  for (auto& ch : s) {
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
-  return s;
-}
 
 Result<uint64_t> number(const std::string& text, uint64_t max)
 {
@@ -173,7 +157,8 @@ std::string resolve_control_set(const std::string& key, const WindowsInfo& w)
   auto parts = drivers::split_key(key);
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) {
-    std::string part = i == 0 && lower(parts[i]) == "currentcontrolset" ? w.control_set : parts[i];
+    std::string part =
+        i == 0 && ascii_lower(parts[i]) == "currentcontrolset" ? w.control_set : parts[i];
     out += (out.empty() ? "" : "\\") + part;
   }
   return out;
@@ -185,7 +170,7 @@ Result<void> registry(ActionContext& c, const Action& a, ActionRecord& record)
     return fail("{}: registry needs a Windows guest", a.location.text());
   }
   const WindowsInfo& w = *c.inspection.windows;
-  const bool system = lower(a.str("hive")) == "system";
+  const bool system = ascii_lower(a.str("hive")) == "system";
   const std::string hive_path = system ? w.system_hive : w.software_hive;
   if (hive_path.empty()) {
     return fail("the guest has no {} hive", a.str("hive"));
@@ -237,7 +222,7 @@ std::vector<ActionProblem> check_registry(const Action& a, const ActionSpec&)
 {
   std::vector<ActionProblem> problems;
   check_flags(a, {"delete_key"}, problems);
-  const std::string hive = lower(a.str("hive"));
+  const std::string hive = ascii_lower(a.str("hive"));
   if (a.has("hive") && hive != "system" && hive != "software") {
     problems.push_back({a.where("hive"), "hive must be SYSTEM or SOFTWARE"});
   }

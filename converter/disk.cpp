@@ -1,16 +1,11 @@
 #include "converter/disk.hpp"
+#include "converter/text_lines.hpp"
 
 #include <algorithm>
 
 namespace rehost {
 
 namespace {
-
-std::string lower(std::string s)
-{
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 } // namespace
 
@@ -27,7 +22,7 @@ const Filesystem* DiskInfo::by_device(const std::string& device) const
 const Filesystem* DiskInfo::by_uuid(const std::string& uuid) const
 {
   for (const auto& fs : filesystems) {
-    if (!fs.uuid.empty() && lower(fs.uuid) == lower(uuid)) {
+    if (!fs.uuid.empty() && ascii_lower(fs.uuid) == ascii_lower(uuid)) {
       return &fs;
     }
   }

@@ -16,16 +16,6 @@ bool blank(char c)
   return c == ' ' || c == '\t' || c == '\r';
 }
 
-std::string lower(std::string s)
-{
-  for (auto& c : s) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return s;
-}
-
 std::string trim(const std::string& s)
 {
   size_t b = 0;
@@ -189,7 +179,7 @@ KeyEditResult edit_key_values(const std::string& text, const KeyEdits& edits,
   size_t end = lines.size();
   for (size_t i = 0; i < lines.size() && !edits.stop_at.empty(); ++i) {
     auto k = parse_key_line(split_ending(lines[i]).first, " ");
-    if (k && lower(k->key) == lower(edits.stop_at)) {
+    if (k && ascii_lower(k->key) == ascii_lower(edits.stop_at)) {
       end = i;
       break;
     }

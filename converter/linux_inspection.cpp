@@ -14,6 +14,7 @@
 #include "bootloader/grub_cfg.hpp"
 #include "converter/network_config.hpp"
 #include "converter/shell_vars.hpp"
+#include "converter/text_lines.hpp"
 
 namespace rehost {
 
@@ -33,13 +34,6 @@ bool ends_with(const std::string& s, const std::string& suffix)
 bool starts_with(const std::string& s, const std::string& prefix)
 {
   return s.rfind(prefix, 0) == 0;
-}
-
-std::string lower(std::string s)
-{
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 std::string base_name(const std::string& path)
@@ -260,7 +254,7 @@ const char* const k_esp_mounts[] = {"/boot/efi", "/efi", "/boot"};
 std::string efi_dir(Guest& guest, const std::string& mount, Inspection& out)
 {
   for (const auto& name : list_capped(guest, mount, out)) {
-    if (lower(name) == "efi" && is_dir(guest, mount + "/" + name)) {
+    if (ascii_lower(name) == "efi" && is_dir(guest, mount + "/" + name)) {
       return mount + "/" + name;
     }
   }
@@ -284,7 +278,7 @@ void detect_firmware(Guest& guest, Inspection& out)
     }
     for (const auto& vendor : list_capped(guest, efi, out)) {
       for (const auto& file : list_capped(guest, efi + "/" + vendor, out)) {
-        if (!ends_with(lower(file), ".efi")) {
+        if (!ends_with(ascii_lower(file), ".efi")) {
           continue;
         }
         std::string path = efi + "/" + vendor + "/" + file;
@@ -292,8 +286,8 @@ void detect_firmware(Guest& guest, Inspection& out)
           out.firmware = "uefi";
           out.firmware_evidence = path;
         }
-        std::string f = lower(file);
-        if (lower(vendor) == "boot" && (f == "bootx64.efi" || f == "bootaa64.efi")) {
+        std::string f = ascii_lower(file);
+        if (ascii_lower(vendor) == "boot" && (f == "bootx64.efi" || f == "bootaa64.efi")) {
           out.efi_fallback_loader = true;
         }
       }
@@ -459,7 +453,7 @@ bool find_grub2(Guest& guest, Inspection& out)
       for (const auto& vendor :
            efi.empty() ? std::vector<std::string>{} : list_capped(guest, efi, out)) {
         std::string cfg = efi + "/" + vendor + "/grub.cfg";
-        if (lower(vendor) == "boot" || !is_file(guest, cfg)) {
+        if (ascii_lower(vendor) == "boot" || !is_file(guest, cfg)) {
           continue;
         }
         auto esp_text = read_capped(guest, cfg, out, k_boot_config_cap);
@@ -735,7 +729,7 @@ void detect_initramfs(Guest& guest, Inspection& out)
     for (const auto& f : files) {
       if (auto conf = read_for_inspection(guest, f, out)) {
         if (auto value = shell_var(*conf, "hostonly")) {
-          host_only = lower(*value) == "yes";
+          host_only = ascii_lower(*value) == "yes";
         }
       }
     }
@@ -883,7 +877,7 @@ void inspect_linux_software(Guest& guest, Inspection& out)
     }
   }
   if (auto config = read_for_inspection(guest, "/etc/selinux/config", out)) {
-    out.selinux = lower(shell_var(*config, "SELINUX").value_or(""));
+    out.selinux = ascii_lower(shell_var(*config, "SELINUX").value_or(""));
   }
 }
 

@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "converter/shell_vars.hpp"
+#include "converter/text_lines.hpp"
 
 namespace rehost {
 
@@ -18,13 +19,6 @@ std::string trim(const std::string& s)
   size_t b = s.find_first_not_of(" \t\r\n");
   size_t e = s.find_last_not_of(" \t\r\n");
   return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
-std::string lower(std::string s)
-{
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 // Section -> key -> values (a key may repeat: networkd's Address=).
@@ -79,7 +73,7 @@ std::vector<std::string> ini_all(const Ini& ini, const std::string& section, con
 
 bool yes(const std::string& value)
 {
-  std::string v = lower(value);
+  std::string v = ascii_lower(value);
   return v == "yes" || v == "true" || v == "on" || v == "1";
 }
 
@@ -169,7 +163,7 @@ std::vector<NetworkInterface> parse_netplan(const std::string& text, const std::
           }
           if (conf["match"] && conf["match"].IsMap() && conf["match"]["macaddress"]
               && conf["match"]["macaddress"].IsScalar()) {
-            i.mac = lower(conf["match"]["macaddress"].as<std::string>());
+            i.mac = ascii_lower(conf["match"]["macaddress"].as<std::string>());
           }
           if (conf["addresses"] && conf["addresses"].IsSequence()) {
             for (const auto& a : conf["addresses"]) {
@@ -210,7 +204,7 @@ std::optional<NetworkInterface> parse_ifcfg(const std::string& name, const std::
     return std::nullopt;
   }
   i.config = file;
-  std::string proto = lower(vars["BOOTPROTO"]);
+  std::string proto = ascii_lower(vars["BOOTPROTO"]);
   for (const auto& [key, value] : vars) {
     if ((key.rfind("IPADDR", 0) == 0) && !value.empty()) {
       std::string address = value;
@@ -233,7 +227,7 @@ std::optional<NetworkInterface> parse_ifcfg(const std::string& name, const std::
   // old hardware.
   for (const char* key : {"HWADDR", "MACADDR"}) {
     if (vars.count(key) && !vars[key].empty()) {
-      i.mac = lower(vars[key]);
+      i.mac = ascii_lower(vars[key]);
       break;
     }
   }
@@ -259,7 +253,7 @@ std::optional<NetworkInterface> parse_nm_keyfile(const std::string& text, const 
   for (const char* section : {"ethernet", "802-3-ethernet"}) {
     std::string mac = ini_get(ini, section, "mac-address");
     if (!mac.empty()) {
-      i.mac = lower(mac);
+      i.mac = ascii_lower(mac);
     }
   }
   if (auto s = ini.find("ipv4"); s != ini.end()) {
@@ -289,7 +283,7 @@ std::optional<NetworkInterface> parse_networkd(const std::string& text, const st
   NetworkInterface i;
   i.config = file;
   i.name = ini_get(ini, "Match", "Name");
-  i.mac = lower(ini_get(ini, "Match", "MACAddress"));
+  i.mac = ascii_lower(ini_get(ini, "Match", "MACAddress"));
   if (i.name.empty()) {
     i.name = ini_get(ini, "Link", "Name");
   }
@@ -299,7 +293,7 @@ std::optional<NetworkInterface> parse_networkd(const std::string& text, const st
   for (const auto& a : ini_all(ini, "Address", "Address")) {
     i.addresses.push_back(a);
   }
-  std::string dhcp = lower(ini_get(ini, "Network", "DHCP"));
+  std::string dhcp = ascii_lower(ini_get(ini, "Network", "DHCP"));
   if (yes(dhcp) || dhcp == "ipv4" || dhcp == "ipv6" || dhcp == "both") {
     i.method = "dhcp";
   } else if (!i.addresses.empty()) {

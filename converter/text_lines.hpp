@@ -1,4 +1,4 @@
-// Splitting a guest file into lines for the line-based editors.
+// Small text helpers the readers and editors of guest files share.
 #pragma once
 
 #include <string>
@@ -22,6 +22,18 @@ inline std::vector<std::string> lines_of(const std::string& text)
     pos = end + 1;
   }
   return lines;
+}
+
+// `s` with ASCII letters in lower case; other bytes (UTF-8 included) as they are. Guest names
+// compared without case (Windows paths and services, INF sections, file system types) are ASCII.
+inline std::string ascii_lower(std::string s)
+{
+  for (auto& c : s) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return s;
 }
 
 } // namespace rehost

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "converter/text_lines.hpp"
 #include "converter/windows_guest.hpp"
 
 namespace rehost {
@@ -17,19 +18,10 @@ namespace {
 namespace fs = std::filesystem;
 using drivers::RegValue;
 
-std::string lower(std::string s)
-{
-  for (auto& c : s) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return s;
-}
-
 bool ends_with_nocase(const std::string& s, const std::string& suffix)
 {
-  return s.size() >= suffix.size() && lower(s.substr(s.size() - suffix.size())) == lower(suffix);
+  return s.size() >= suffix.size()
+         && ascii_lower(s.substr(s.size() - suffix.size())) == ascii_lower(suffix);
 }
 
 Result<std::string> read_host_file(const std::string& path)
@@ -46,7 +38,7 @@ std::string host_entry_nocase(const std::string& dir, const std::string& name)
 {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (lower(e.path().filename().string()) == lower(name) && e.is_regular_file()) {
+    if (ascii_lower(e.path().filename().string()) == ascii_lower(name) && e.is_regular_file()) {
       return e.path().string();
     }
   }
@@ -109,9 +101,9 @@ std::string windows_arch(const std::string& arch)
 
 bool hardware_id_matches(const std::string& id, const std::vector<std::string>& wanted)
 {
-  std::string a = lower(id);
+  std::string a = ascii_lower(id);
   for (const auto& w : wanted) {
-    std::string b = lower(w);
+    std::string b = ascii_lower(w);
     if (a.rfind(b, 0) == 0 || b.rfind(a, 0) == 0) {
       return true;
     }
@@ -134,6 +126,19 @@ Result<std::string> windows_drivers_dir(const std::string& option, const Windows
                 target.name, dir, drivers_data_dir());
   }
   return dir;
+}
+
+std::string inbox_storage_service(const WindowsInfo& windows, const WindowsTarget& target)
+{
+  std::string inbox;
+  for (const auto& name : target.inbox_storage) {
+    for (const auto& [service, start] : windows.services) {
+      if (ascii_lower(service) == ascii_lower(name)) {
+        inbox = service;
+      }
+    }
+  }
+  return inbox;
 }
 
 Result<std::vector<WindowsDriverPackage>> find_windows_drivers(const std::string& dir,
@@ -205,14 +210,7 @@ Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspectio
   }
   bool have_storage = std::any_of(packages.begin(), packages.end(),
                                   [](const WindowsDriverPackage& p) { return p.storage; });
-  std::string inbox;
-  for (const auto& name : target.inbox_storage) {
-    for (const auto& [service, start] : win.services) {
-      if (lower(service) == lower(name)) {
-        inbox = service;
-      }
-    }
-  }
+  std::string inbox = inbox_storage_service(win, target);
   if (!have_storage && inbox.empty()) {
     std::string ids;
     for (const auto& id : target.storage_ids) {
@@ -328,14 +326,14 @@ Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspectio
     }
     const std::string service = p.driver.services.front().name;
     const std::string guid =
-        lower(p.driver.class_guid.empty() ? "{4D36E97B-E325-11CE-BFC1-08002BE10318}"
-                                          : p.driver.class_guid);
-    const std::string inf = lower(p.inf);
+        ascii_lower(p.driver.class_guid.empty() ? "{4D36E97B-E325-11CE-BFC1-08002BE10318}"
+                                                : p.driver.class_guid);
+    const std::string inf = ascii_lower(p.inf);
     const std::string label = inf + "_" + windows_arch(inspection.os.arch) + "_rehost";
-    const std::string config = lower(p.driver.models.front().install_section);
+    const std::string config = ascii_lower(p.driver.models.front().install_section);
     if (before_windows_8(win)) {
       for (const auto& id : p.driver.hardware_ids()) {
-        std::string name = lower(id);
+        std::string name = ascii_lower(id);
         std::replace(name.begin(), name.end(), '\\', '#');
         std::string key = cs + "\\Control\\CriticalDeviceDatabase\\" + name;
         for (auto r : {set(sys, key, "Service", RegValue::sz(service)),
@@ -400,7 +398,7 @@ Result<WindowsChanges> convert_windows(Guest& guest, const Inspection& inspectio
     std::string path =
         *current && (*current)->as_string() ? *(*current)->as_string() : "%SystemRoot%\\inf";
     const std::string ours = "%SystemRoot%\\Drivers\\rehost";
-    if (lower(path).find(lower(ours)) == std::string::npos) {
+    if (ascii_lower(path).find(ascii_lower(ours)) == std::string::npos) {
       if (auto r = set(sw, cv, "DevicePath", RegValue::expand_sz(path + ";" + ours)); !r) {
         return std::unexpected(r.error());
       }

@@ -51,6 +51,10 @@ Result<std::vector<WindowsDriverPackage>> find_windows_drivers(const std::string
 // drivers.
 Result<std::string> windows_drivers_dir(const std::string& option, const WindowsTarget& target);
 
+// The guest's own service among the target's `inbox_storage` that can drive its boot disk
+// (stornvme, storvsc), as the guest spells it; "" when it has none.
+std::string inbox_storage_service(const WindowsInfo& windows, const WindowsTarget& target);
+
 // Whether a hardware id matches one of `wanted` (case-insensitive; either may be the longer).
 bool hardware_id_matches(const std::string& id, const std::vector<std::string>& wanted);
 

@@ -1,4 +1,5 @@
 #include "converter/windows_guest.hpp"
+#include "converter/text_lines.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -10,16 +11,6 @@
 namespace rehost {
 
 namespace {
-
-std::string lower(std::string s)
-{
-  for (auto& c : s) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return s;
-}
 
 std::vector<std::string> components(const std::string& path)
 {
@@ -53,7 +44,7 @@ std::string match_entry(Guest& guest, const std::string& dir, const std::string&
     if (n == name) {
       return n;
     }
-    if (found.empty() && lower(n) == lower(name)) {
+    if (found.empty() && ascii_lower(n) == ascii_lower(name)) {
       found = n;
     }
   }
@@ -139,14 +130,14 @@ std::vector<std::string> hive_logs(Guest& guest, const std::string& guest_path)
 {
   size_t slash = guest_path.rfind('/');
   std::string dir = slash == std::string::npos || slash == 0 ? "/" : guest_path.substr(0, slash);
-  std::string name = lower(guest_path.substr(slash == std::string::npos ? 0 : slash + 1));
+  std::string name = ascii_lower(guest_path.substr(slash == std::string::npos ? 0 : slash + 1));
   std::vector<std::string> logs;
   auto names = guest.list_dir(dir);
   if (!names) {
     return logs;
   }
   for (const auto& n : *names) {
-    std::string l = lower(n);
+    std::string l = ascii_lower(n);
     if (l != name + ".log" && l != name + ".log1" && l != name + ".log2") {
       continue;
     }

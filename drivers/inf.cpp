@@ -8,21 +8,12 @@
 
 #include <fmt/format.h>
 
+#include "converter/text_lines.hpp"
 #include "drivers/registry.hpp"
 
 namespace rehost::drivers {
 
 namespace {
-
-std::string lower(std::string s)
-{
-  for (auto& c : s) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return s;
-}
 
 std::string trim(const std::string& s)
 {
@@ -115,7 +106,7 @@ std::string substitute(const std::string& text, const std::map<std::string, std:
     std::string name = text.substr(i + 1, end - i - 1);
     if (name.empty()) {
       out += '%';
-    } else if (auto s = strings.find(lower(name)); s != strings.end()) {
+    } else if (auto s = strings.find(ascii_lower(name)); s != strings.end()) {
       out += s->second;
     } else if (auto d = dirids().find(name); d != dirids().end()) {
       out += d->second;
@@ -172,9 +163,9 @@ std::vector<std::string> split_dots(const std::string& s)
 
 const InfSection* Inf::section(const std::string& name) const
 {
-  std::string wanted = lower(name);
+  std::string wanted = ascii_lower(name);
   for (const auto& s : sections) {
-    if (lower(s.name) == wanted) {
+    if (ascii_lower(s.name) == wanted) {
       return &s;
     }
   }
@@ -185,7 +176,7 @@ std::string Inf::value(const std::string& section_name, const std::string& key) 
 {
   if (const InfSection* s = section(section_name)) {
     for (const auto& l : s->lines) {
-      if (lower(l.key) == lower(key) && !l.values.empty()) {
+      if (ascii_lower(l.key) == ascii_lower(key) && !l.values.empty()) {
         return l.values.front();
       }
     }
@@ -241,13 +232,13 @@ Inf parse_inf(const std::string& raw, const std::string& file)
     std::string current;
     for (const auto& l : logical) {
       if (l.text.front() == '[' && l.text.back() == ']') {
-        current = lower(trim(l.text.substr(1, l.text.size() - 2)));
+        current = ascii_lower(trim(l.text.substr(1, l.text.size() - 2)));
         continue;
       }
       bool wanted = pass == 0 ? current == "strings" : current.rfind("strings.", 0) == 0;
       auto eq = split_outside_quotes(l.text, '=');
       if (wanted && eq.size() >= 2) {
-        std::string key = lower(trim(eq[0]));
+        std::string key = ascii_lower(trim(eq[0]));
         std::string value = trim(l.text.substr(l.text.find('=') + 1));
         strings.emplace(key, unquote(value));
       }
@@ -321,12 +312,12 @@ Result<InfDriver> read_driver(const Inf& inf, const std::string& arch, int major
   if (!manufacturer) {
     return fail("{}: no [Manufacturer] section", inf.file);
   }
-  const std::string platform = lower("NT" + arch);
+  const std::string platform = ascii_lower("NT" + arch);
   const auto wanted_version = std::make_tuple(major, minor, build);
 
   auto add_unique = [](std::vector<std::string>& list, const std::string& item) {
     for (const auto& existing : list) {
-      if (lower(existing) == lower(item)) {
+      if (ascii_lower(existing) == ascii_lower(item)) {
         return;
       }
     }
@@ -345,7 +336,7 @@ Result<InfDriver> read_driver(const Inf& inf, const std::string& arch, int major
       std::optional<std::tuple<int, int, int>> best;
       for (size_t i = 1; i < mfg.values.size(); ++i) {
         auto parts = split_dots(mfg.values[i]);
-        if (lower(parts[0]) != platform) {
+        if (ascii_lower(parts[0]) != platform) {
           continue;
         }
         auto version = os_version(parts);
@@ -394,12 +385,12 @@ Result<InfDriver> read_driver(const Inf& inf, const std::string& arch, int major
 
   std::set<std::string> done;
   for (const auto& model : driver.models) {
-    if (!done.insert(lower(model.install_section)).second) {
+    if (!done.insert(ascii_lower(model.install_section)).second) {
       continue;
     }
     const InfSection* install = inf.section(model.install_section);
     for (const auto& l : install->lines) {
-      if (lower(l.key) != "copyfiles") {
+      if (ascii_lower(l.key) != "copyfiles") {
         continue;
       }
       for (const auto& target : l.values) {
@@ -428,7 +419,7 @@ Result<InfDriver> read_driver(const Inf& inf, const std::string& arch, int major
       continue; // a filter or a package without its own service
     }
     for (const auto& l : services->lines) {
-      if (lower(l.key) != "addservice" || l.values.empty()) {
+      if (ascii_lower(l.key) != "addservice" || l.values.empty()) {
         continue;
       }
       if (l.values.size() < 3 || l.values[2].empty()) {
@@ -437,7 +428,7 @@ Result<InfDriver> read_driver(const Inf& inf, const std::string& arch, int major
       }
       bool seen = false;
       for (const auto& s : driver.services) {
-        seen = seen || lower(s.name) == lower(l.values[0]);
+        seen = seen || ascii_lower(s.name) == ascii_lower(l.values[0]);
       }
       if (seen) {
         continue;
@@ -458,7 +449,7 @@ Result<InfDriver> read_driver(const Inf& inf, const std::string& arch, int major
       service.display_name = field("DisplayName");
       std::string binary = field("ServiceBinary");
       for (const char* prefix : {"%SystemRoot%\\", "\\SystemRoot\\"}) {
-        if (lower(binary).rfind(lower(prefix), 0) == 0) {
+        if (ascii_lower(binary).rfind(ascii_lower(prefix), 0) == 0) {
           binary = binary.substr(std::string(prefix).size());
         }
       }

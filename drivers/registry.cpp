@@ -1,4 +1,5 @@
 #include "drivers/registry.hpp"
+#include "converter/text_lines.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -19,16 +20,6 @@ struct Hive::Handle {
 };
 
 namespace {
-
-std::string lower(std::string s)
-{
-  for (auto& c : s) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return s;
-}
 
 std::string errno_text(int err)
 {
@@ -514,7 +505,7 @@ Result<void> Hive::delete_value(const std::string& key, const std::string& name)
   std::vector<std::string> keep_names;
   std::vector<RegValue> keep_values;
   for (const auto& other : *names) {
-    if (lower(other) == lower(name)) {
+    if (ascii_lower(other) == ascii_lower(name)) {
       continue;
     }
     auto value = get(key, other);
@@ -856,7 +847,7 @@ std::string format_changes(const std::string& hive_name, const std::vector<RegCh
   std::set<std::string> created;
   for (const auto& c : changes) {
     if (!c.after && c.name.empty() && !c.deleted) {
-      created.insert(lower(c.key));
+      created.insert(ascii_lower(c.key));
     }
   }
   for (const auto& c : changes) {
@@ -868,8 +859,8 @@ std::string format_changes(const std::string& hive_name, const std::vector<RegCh
     if (!c.after && !c.deleted) {
       continue; // a created key shows as the heading of its values
     }
-    if (lower(c.key) != current) {
-      current = lower(c.key);
+    if (ascii_lower(c.key) != current) {
+      current = ascii_lower(c.key);
       out +=
           fmt::format("{}\\{}{}\n", hive_name, c.key, created.count(current) ? " (new key)" : "");
     }
@@ -887,13 +878,13 @@ std::string format_changes(const std::string& hive_name, const std::vector<RegCh
     if (!c.after && c.name.empty() && !c.deleted) {
       bool has_values = false;
       for (const auto& v : changes) {
-        if (v.after && lower(v.key) == lower(c.key)) {
+        if (v.after && ascii_lower(v.key) == ascii_lower(c.key)) {
           has_values = true;
         }
       }
       bool has_children = false;
       for (const auto& v : changes) {
-        if (lower(v.key).rfind(lower(c.key) + "\\", 0) == 0) {
+        if (ascii_lower(v.key).rfind(ascii_lower(c.key) + "\\", 0) == 0) {
           has_children = true;
         }
       }

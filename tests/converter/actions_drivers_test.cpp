@@ -50,6 +50,15 @@ KernelInfo kernel(const std::string& version, DriverState disk)
   return k;
 }
 
+TargetProfile kvm_target()
+{
+  TargetProfile kvm;
+  kvm.name = "kvm";
+  kvm.storage_drivers = {"virtio_blk"};
+  kvm.network_drivers = {"virtio_net"};
+  return kvm;
+}
+
 } // namespace
 
 TEST_SUITE("unit")
@@ -66,10 +75,7 @@ TEST_SUITE("unit")
     }
     dir.write("root/usr/lib/modules/5.14.0-2.el9/modules.dep", "");
     dir.write("root/lib/modules/5.14.0-1.el9/modules.dep", "");
-    TargetProfile kvm;
-    kvm.name = "kvm";
-    kvm.storage_drivers = {"virtio_blk"};
-    kvm.network_drivers = {"virtio_net"};
+    TargetProfile kvm = kvm_target();
 
     auto guest = DirGuest::open(dir.str() + "/root");
     REQUIRE(guest);
@@ -126,10 +132,7 @@ TEST_SUITE("unit")
     in.kernels = {kernel("6.1.0-13-amd64", DriverState::module)};
     dir.write("root/boot/initramfs-6.1.0-13-amd64.img", "old\n");
     dir.write("root/lib/modules/6.1.0-13-amd64/modules.dep", "");
-    TargetProfile kvm;
-    kvm.name = "kvm";
-    kvm.storage_drivers = {"virtio_blk"};
-    kvm.network_drivers = {"virtio_net"};
+    TargetProfile kvm = kvm_target();
     auto guest = DirGuest::open(dir.str() + "/root");
     REQUIRE(guest);
     (*guest)->set_runner(

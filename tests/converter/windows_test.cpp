@@ -535,19 +535,24 @@ TEST_SUITE("unit")
     const TargetProfile* profile = rules->target("aws-nitro");
     REQUIRE(profile);
     CHECK(profile->windows.drivers == "aws-nitro");
-    TempDir dir;
-    std::string root = test::make_windows_tree(dir, test::windows_release("2012r2"));
-    Inspection in = inspect(root);
-    auto guest = DirGuest::open(root);
-    REQUIRE(guest);
     const Rule* windows = nullptr;
     for (const auto& rule : rules->rules) {
       windows = rule.id == "windows" ? &rule : windows;
     }
     REQUIRE(windows);
-    ActionContext context{**guest, in, *profile, std::chrono::seconds(60), ""};
+    // The windows action on a fresh tree of `release`, with the built-in profile.
+    auto convert_tree = [&](const TempDir& dir, const std::string& release, ActionRecord& record) {
+      std::string root = test::make_windows_tree(dir, test::windows_release(release));
+      Inspection in = inspect(root);
+      auto guest = DirGuest::open(root);
+      REQUIRE(guest);
+      ActionContext context{**guest, in, *profile, std::chrono::seconds(60), ""};
+      return std::pair{root, run_action(context, windows->actions.front(), record)};
+    };
+
+    TempDir dir;
     ActionRecord record;
-    auto r = run_action(context, windows->actions.front(), record);
+    auto [root, r] = convert_tree(dir, "2012r2", record);
     REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
     CHECK(std::filesystem::exists(root + "/WINDOWS/system32/Drivers/AWSNVMe.sys"));
     CHECK(dword(open_hive(root, "SYSTEM"), "ControlSet002\\Services\\AWSNVMe", "Start") == 0);
@@ -556,13 +561,8 @@ TEST_SUITE("unit")
     // drivers cannot run the disk (no stornvme before Server 2012 R2).
     DriversDirEnv nowhere(data.str() + "/nowhere");
     TempDir other;
-    std::string fresh = test::make_windows_tree(other, test::windows_release("2008r2"));
-    auto fresh_guest = DirGuest::open(fresh);
-    REQUIRE(fresh_guest);
-    Inspection fresh_in = inspect(fresh);
-    ActionContext no_dir{**fresh_guest, fresh_in, *profile, std::chrono::seconds(60), ""};
     ActionRecord none;
-    auto refused = run_action(no_dir, windows->actions.front(), none);
+    auto [fresh, refused] = convert_tree(other, "2008r2", none);
     REQUIRE(!refused);
     CHECK(refused.error().message.find("pass --drivers DIR") != std::string::npos);
     CHECK(!std::filesystem::exists(fresh + "/Program Files/rehost"));
@@ -570,13 +570,8 @@ TEST_SUITE("unit")
     // Releases with stornvme drive the NVMe disk themselves: without the directory the
     // conversion goes on with it, and warns that the other drivers are not installed.
     TempDir newer;
-    std::string server2016 = test::make_windows_tree(newer, test::windows_release("2016"));
-    auto newer_guest = DirGuest::open(server2016);
-    REQUIRE(newer_guest);
-    Inspection newer_in = inspect(server2016);
-    ActionContext inbox{**newer_guest, newer_in, *profile, std::chrono::seconds(60), ""};
     ActionRecord with_inbox;
-    auto converted = run_action(inbox, windows->actions.front(), with_inbox);
+    auto [server2016, converted] = convert_tree(newer, "2016", with_inbox);
     REQUIRE_MESSAGE(converted, (converted ? "" : converted.error().message));
     REQUIRE(with_inbox.warnings.size() == 1);
     CHECK(with_inbox.warnings[0].find("the boot disk uses Windows' own stornvme driver")

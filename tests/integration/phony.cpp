@@ -90,11 +90,8 @@ const char* k_update_grub = R"SH(#!/bin/sh
 echo "update-grub $*" >> /var/log/stub-calls
 [ -f /etc/stub-sleep ] && sleep "$(cat /etc/stub-sleep)"
 . /etc/default/grub
-root_dev=$(awk '$5 == "/" { print $(NF - 1) }' /proc/self/mountinfo | head -1)
-uuid=
-for link in /dev/disk/by-uuid/*; do
-  [ "/dev/$(basename "$(readlink "$link")")" = "$root_dev" ] && uuid=$(basename "$link")
-done
+root_dev=$(stub-root device)
+uuid=$(stub-root uuid)
 root="root=$root_dev"
 [ -n "$uuid" ] && [ "$GRUB_DISABLE_LINUX_UUID" != true ] && root="root=UUID=$uuid"
 {
@@ -115,7 +112,40 @@ echo "dpkg $*" >> /var/log/stub-calls
 exit 0
 )SH";
 
+// The device of the mounted root, or its file system UUID ("" when it has none), for the stubs
+// that write boot menus.
+const char* k_stub_root = R"SH(#!/bin/sh
+root_dev=$(awk '$5 == "/" { print $(NF - 1) }' /proc/self/mountinfo | head -1)
+[ "$1" = device ] && { echo "$root_dev"; exit 0; }
+for link in /dev/disk/by-uuid/*; do
+  [ "/dev/$(basename "$(readlink "$link")")" = "$root_dev" ] && basename "$link"
+done
+exit 0
+)SH";
+
 } // namespace
+
+void install_busybox(const TempDir& dir, const std::string& rel)
+{
+  namespace fs = std::filesystem;
+  fs::path r = dir.path() / rel;
+  fs::remove(r / "bin/sh");
+  fs::copy_file("/bin/busybox", r / "bin/busybox");
+  for (const char* applet :
+       {"sh",   "cat", "cp",   "mkdir",    "rm",       "sleep",   "echo",  "cpio", "gzip",
+        "find", "sed", "awk",  "readlink", "basename", "dirname", "mv",    "ln",   "ls",
+        "grep", "tr",  "head", "sort",     "mktemp",   "true",    "false", "tail", "uname"}) {
+    if (!fs::exists(fs::symlink_status(r / "bin" / applet))) {
+      fs::create_symlink("busybox", r / "bin" / applet);
+    }
+  }
+  for (const char* d : {"tmp", "var/log", "var/tmp", "run", "proc", "sys", "dev", "usr/sbin"}) {
+    fs::create_directories(r / d);
+  }
+  fs::remove(r / "usr/bin/stub-root");
+  dir.write(rel + "/usr/bin/stub-root", k_stub_root);
+  fs::permissions(r / "usr/bin/stub-root", fs::perms(0755));
+}
 
 std::string write_runnable_debian(const TempDir& dir, const std::string& rel)
 {
@@ -123,17 +153,7 @@ std::string write_runnable_debian(const TempDir& dir, const std::string& rel)
   std::string root = write_phony_debian(dir, rel);
   const std::string k = "6.1.0-13-amd64";
   fs::path r(root);
-  fs::remove(r / "bin/sh");
-  fs::copy_file("/bin/busybox", r / "bin/busybox");
-  for (const char* applet :
-       {"sh",   "cat", "cp",   "mkdir",    "rm",       "sleep",   "echo", "cpio", "gzip",
-        "find", "sed", "awk",  "readlink", "basename", "dirname", "mv",   "ln",   "ls",
-        "grep", "tr",  "head", "sort",     "mktemp",   "true",    "false"}) {
-    fs::create_symlink("busybox", r / "bin" / applet);
-  }
-  for (const char* d : {"usr/sbin", "var/log", "run", "proc", "sys", "dev", "var/tmp"}) {
-    fs::create_directories(r / d);
-  }
+  install_busybox(dir, rel);
   auto script = [&](const std::string& path, const char* text) {
     dir.write(rel + path, text);
     fs::permissions(r / path.substr(1), fs::perms(0755));

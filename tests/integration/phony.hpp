@@ -27,6 +27,11 @@ namespace rehost::test {
 // fail. Needs /bin/busybox on the host (busybox-static). Returns the tree's path.
 std::string write_runnable_debian(const TempDir& dir, const std::string& rel);
 
+// Makes the tree under dir/rel runnable: /bin/busybox from the host as /bin/sh and the tools the
+// stubs use, the directories a sandbox mounts on, and /usr/bin/stub-root (`stub-root device`:
+// the device of the mounted root; `stub-root uuid`: its file system UUID, or nothing).
+void install_busybox(const TempDir& dir, const std::string& rel);
+
 } // namespace rehost::test
 
 namespace rehost::test {

@@ -118,11 +118,8 @@ out=
 while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
 grep -q '^blscfg' "$out" 2>/dev/null && exit 0
 . /etc/default/grub
-root_dev=$(awk '$5 == "/" { print $(NF - 1) }' /proc/self/mountinfo | head -1)
-uuid=
-for link in /dev/disk/by-uuid/*; do
-  [ "/dev/$(basename "$(readlink "$link")")" = "$root_dev" ] && uuid=$(basename "$link")
-done
+root_dev=$(stub-root device)
+uuid=$(stub-root uuid)
 root="root=$root_dev"
 [ -n "$uuid" ] && root="root=UUID=$uuid"
 {
@@ -254,19 +251,7 @@ std::string write_runnable_linux(const TempDir& dir, const std::string& rel, Pho
 
   // busybox is the shell and every tool; the fixture's /bin/sh (a link to a placeholder bash)
   // goes.
-  fs::remove(root / "bin/sh");
-  fs::copy_file("/bin/busybox", root / "bin/busybox");
-  for (const char* applet :
-       {"sh",   "cat", "cp",   "mkdir",    "rm",       "sleep",   "echo",  "cpio", "gzip",
-        "find", "sed", "awk",  "readlink", "basename", "dirname", "mv",    "ln",   "ls",
-        "grep", "tr",  "head", "sort",     "mktemp",   "true",    "false", "tail", "uname"}) {
-    if (!fs::exists(fs::symlink_status(root / "bin" / applet))) {
-      fs::create_symlink("busybox", root / "bin" / applet);
-    }
-  }
-  for (const char* d : {"tmp", "var/log", "var/tmp", "run", "proc", "sys", "dev", "usr/sbin"}) {
-    fs::create_directories(root / d);
-  }
+  install_busybox(dir, rel);
   auto script = [&](const std::string& path, const char* content) {
     fs::remove(root / path.substr(1));
     dir.write(rel + path, content);
