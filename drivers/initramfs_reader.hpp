@@ -2,9 +2,11 @@
 //
 // An initramfs is a sequence of cpio archives (newc format), each either uncompressed or
 // compressed (gzip, xz, zstd, lz4, lzma, bzip2), padded with zeros between them. Early-microcode
-// images put an uncompressed archive first and the real one, compressed, after it. Uncompressed
-// segments are delimited by walking their headers to the TRAILER!!! entry; a compressed segment
-// is handed to libarchive, which detects the compression and lists it to its end.
+// images put an uncompressed archive first and the real one, compressed, after it. The cpio
+// headers are walked here, as the kernel walks them, for uncompressed segments (to their
+// TRAILER!!! entry) and for the stream libarchive decompresses from a compressed segment (to its
+// end). libarchive's own cpio reader is not used: on a damaged header it searches onward for
+// another and trusts that one's sizes, allocating gigabytes for a forged name.
 #pragma once
 
 #include <string>

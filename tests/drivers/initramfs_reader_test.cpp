@@ -12,6 +12,9 @@ using namespace rehost::drivers;
 
 namespace {
 
+// The size of a newc header, which precedes its name.
+constexpr size_t k_newc_header_size = 110;
+
 // A newc cpio archive of `files` (name -> content), compressed with `filter` ("" for none).
 std::string make_cpio(const std::vector<std::pair<std::string, std::string>>& files,
                       const std::string& filter)
@@ -88,6 +91,40 @@ TEST_SUITE("unit")
     std::string main = make_cpio({{"init", "x"}}, "gzip");
     CHECK_FALSE(list_initramfs(main.substr(0, main.size() / 2)).has_value());
     CHECK_FALSE(list_initramfs("random bytes that are no archive at all").has_value());
+  }
+
+  TEST_CASE("a forged cpio header is refused before anything is allocated for it")
+  {
+    // Found by fuzz_initramfs: after a damaged header libarchive's cpio reader searched onward,
+    // found this one, and allocated its 4 GB name before finding the data short.
+    std::string forged = "070701" + std::string(8 * 11, '0') + "F000000A" + std::string(8, '0');
+    REQUIRE(forged.size() == 110);
+    std::string good = make_cpio({{"init", "#!/bin/sh"}}, "");
+    auto plain = list_initramfs(good + forged + "name");
+    REQUIRE_FALSE(plain);
+    CHECK(plain.error().message.find("a name of 4026531850 bytes") != std::string::npos);
+    // The same inside a compressed stream, after a valid entry and some damage.
+    std::string entries = make_cpio({{"init", "#!/bin/sh"}, {"conf/modules", "nvme"}}, "");
+    entries = entries.substr(0, entries.find("TRAILER!!!") - k_newc_header_size) + "0707damaged"
+              + forged + "name";
+    std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
+                                                              archive_write_free);
+    archive_write_set_format_raw(a.get());
+    archive_write_add_filter_gzip(a.get());
+    std::string gz(1 << 20, '\0');
+    size_t used = 0;
+    archive_write_open_memory(a.get(), gz.data(), gz.size(), &used);
+    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
+                                                                    archive_entry_free);
+    archive_entry_set_filetype(e.get(), AE_IFREG);
+    archive_write_header(a.get(), e.get());
+    archive_write_data(a.get(), entries.data(), entries.size());
+    archive_write_close(a.get());
+    gz.resize(used);
+    auto compressed = list_initramfs(gz);
+    REQUIRE_FALSE(compressed);
+    CHECK(compressed.error().message.find("gzip data: no cpio header at byte")
+          != std::string::npos);
   }
 
   TEST_CASE("a 60 MB initramfs is read in well under a second")
