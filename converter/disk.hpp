@@ -30,6 +30,9 @@ struct Filesystem {
   std::string type;   // "ext4", "xfs", "swap", "vfat", ...
   std::string uuid;
   std::string label;
+
+  // A volume rehost cannot read without its key (LUKS, BitLocker); rehost takes no keys.
+  bool encrypted() const { return type == "crypto_LUKS" || type == "BitLocker"; }
 };
 
 struct Mount {

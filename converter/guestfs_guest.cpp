@@ -204,6 +204,19 @@ Result<DiskInfo> GuestfsGuest::describe_disk()
     fs.label = take_string(guestfs_vfs_label(m_g, fs.device.c_str()));
     disk.filesystems.push_back(std::move(fs));
   }
+  // list_filesystems leaves out encrypted volumes; a partition that is one is reported too.
+  for (const auto& part : take_strings(guestfs_list_partitions(m_g))) {
+    if (disk.by_device(part)) {
+      continue;
+    }
+    Filesystem fs;
+    fs.device = part;
+    fs.type = take_string(guestfs_vfs_type(m_g, part.c_str()));
+    if (fs.encrypted()) {
+      fs.uuid = take_string(guestfs_vfs_uuid(m_g, part.c_str()));
+      disk.filesystems.push_back(std::move(fs));
+    }
+  }
   return disk;
 }
 

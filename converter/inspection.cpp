@@ -102,6 +102,13 @@ std::optional<Inspection> inspect_guest(Guest& guest, const DiskInfo& disk)
 {
   Inspection out;
   out.disk = disk;
+  for (const auto& f : disk.filesystems) {
+    if (f.encrypted()) {
+      out.warnings.push_back(fmt::format("{} is encrypted ({}): rehost does not open it, so the "
+                                         "file systems in it are neither inspected nor converted",
+                                         f.device, f.type));
+    }
+  }
   std::map<std::string, std::string> release;
   for (const auto& path : release_files()) {
     if (auto text = read_for_inspection(guest, path, out, 64 << 10)) {
@@ -178,8 +185,11 @@ nlohmann::json to_json(const Inspection& in)
   }
   json filesystems = json::array();
   for (const auto& f : in.disk.filesystems) {
-    filesystems.push_back(
-        {{"device", f.device}, {"type", f.type}, {"uuid", f.uuid}, {"label", f.label}});
+    filesystems.push_back({{"device", f.device},
+                           {"type", f.type},
+                           {"uuid", f.uuid},
+                           {"label", f.label},
+                           {"encrypted", f.encrypted()}});
   }
   json mounts = json::array();
   for (const auto& m : in.disk.mounts) {

@@ -302,8 +302,9 @@ std::vector<std::string> NativeDisk::needs_device_mapper() const
 {
   std::vector<std::string> out;
   for (const auto& f : m_disk.filesystems) {
-    if (f.type == "LVM2_member" || f.type == "crypto_LUKS" || f.type == "linux_raid_member"
-        || f.type == "ddf_raid_member" || f.type == "isw_raid_member") {
+    // LUKS is not here: without a key (rehost takes none) the appliance could not open it either.
+    if (f.type == "LVM2_member" || f.type == "linux_raid_member" || f.type == "ddf_raid_member"
+        || f.type == "isw_raid_member") {
       out.push_back(f.type + " on " + f.device);
     }
   }

@@ -12,8 +12,8 @@
 //
 // Trust: guest paths are resolved with openat2(RESOLVE_IN_ROOT) (DirGuest), mount points from
 // the guest's fstab included, so no guest symlink leads to a host path; guest programs run only
-// through sandbox.hpp. Disks that need device-mapper (LVM, LUKS, md) are not handled here: the
-// caller falls back to libguestfs.
+// through sandbox.hpp. Disks that need device-mapper (LVM, md) are not handled here: the
+// caller falls back to libguestfs. Encrypted volumes are left closed, as in every backend.
 #pragma once
 
 #include <memory>

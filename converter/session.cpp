@@ -74,6 +74,15 @@ std::string choose_root(const Source& source, const DiskInfo& disk,
     for (const auto& fs : disk.filesystems) {
       list += (list.empty() ? "" : ", ") + fs.device + " " + fs.type;
     }
+    auto encrypted = std::find_if(disk.filesystems.begin(), disk.filesystems.end(),
+                                  [](const Filesystem& f) { return f.encrypted(); });
+    if (encrypted != disk.filesystems.end()) {
+      fatal(ExitCode::unsupported_guest,
+            "{}: the operating system is not on any file system outside the encrypted volume {} "
+            "({}); rehost does not take keys: convert a decrypted copy of the disk (file "
+            "systems: {})",
+            source.path, encrypted->device, encrypted->type, list);
+    }
     fatal(ExitCode::unsupported_guest, "{}: no operating system found (file systems: {})",
           source.path, list.empty() ? "none" : list);
   }

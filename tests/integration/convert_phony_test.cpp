@@ -19,6 +19,7 @@
 #include <doctest/doctest.h>
 
 #include "converter/native_disk.hpp"
+#include "converter/process.hpp"
 #include "tests/integration/phony.hpp"
 #include "tests/test_util.hpp"
 
@@ -471,5 +472,186 @@ TEST_SUITE("integration")
       CHECK(v.exit_code == 0);
     }
     CHECK(sha256_of(source) == before);
+  }
+}
+
+namespace {
+
+// A raw MBR disk holding the partition images `parts` (whole MiB each) in order, from 1 MiB on.
+// The partition images are removed.
+std::string mbr_disk(const TempDir& dir, const std::string& name,
+                     const std::vector<std::string>& parts)
+{
+  std::string disk = dir.str() + "/" + name;
+  std::string layout = "label: dos\\n";
+  std::vector<uintmax_t> mib;
+  uintmax_t total = 2;
+  for (const auto& p : parts) {
+    mib.push_back(fs::file_size(p) >> 20);
+    layout += fmt::format("start={}MiB, size={}MiB, type=83\\n", total - 1, mib.back());
+    total += mib.back();
+  }
+  must_run({"truncate", "-s", std::to_string(total) + "M", disk});
+  must_run({"sh", "-c", "printf '" + layout + "' | sfdisk -q " + disk});
+  uintmax_t at = 1;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    must_run({"dd", "if=" + parts[i], "of=" + disk, "bs=1M", "seek=" + std::to_string(at),
+              "conv=notrunc,sparse", "status=none"});
+    at += mib[i];
+    fs::remove(parts[i]);
+  }
+  return disk;
+}
+
+// A LUKS2 volume of `mib` MiB whose key is not given to rehost (cheap key derivation).
+std::string luks_volume(const TempDir& dir, const std::string& name, int mib)
+{
+  std::string file = dir.str() + "/" + name;
+  must_run({"truncate", "-s", std::to_string(mib) + "M", file});
+  must_run({"sh", "-c",
+            "printf secret | cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 "
+            "--pbkdf-force-iterations 1000 --key-file=- "
+                + file});
+  return file;
+}
+
+// A raw disk (MBR, one ext4 partition) whose file system needs journal replay, as a replica
+// copied from a running server is: the tree is put in place, then /etc/debian_version is
+// replaced on a mounted copy (data=journal, so the new content and its directory entry are only
+// in the journal), and the partition is copied while still mounted. Checks that the copy
+// really holds the old content outside the journal.
+std::string make_disk_needing_replay(const TempDir& dir, const std::string& tree,
+                                     const std::string& new_version)
+{
+  std::string part = dir.str() + "/part.img";
+  std::string copy = dir.str() + "/part-copy.img";
+  std::string mnt = dir.str() + "/mnt";
+  fs::create_directories(mnt);
+  must_run({"mkfs.ext4", "-q", "-F", "-d", tree, part, "62M"});
+  must_run({"mount", "-o", "loop,data=journal,commit=1", part, mnt});
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { (void)rehost::run_process({"umount", dir}); }
+  } unmount{mnt};
+  {
+    std::ofstream out(mnt + "/etc/debian_version.new");
+    out << new_version << "\n";
+  }
+  fs::rename(mnt + "/etc/debian_version.new", mnt + "/etc/debian_version");
+  // jbd2 commits within a second; the home blocks are written back only much later.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  must_run({"cp", "--sparse=always", part, copy});
+  must_run({"umount", mnt});
+  std::string features = must_run({"dumpe2fs", "-h", copy});
+  REQUIRE_MESSAGE(features.find("needs_recovery") != std::string::npos,
+                  "the copied file system does not need recovery");
+  std::string unreplayed = must_run({"debugfs", "-R", "cat /etc/debian_version", copy});
+  REQUIRE_MESSAGE(unreplayed.find(new_version) == std::string::npos,
+                  "the kernel wrote the new content home before the copy: " << unreplayed);
+  fs::remove(part);
+  return mbr_disk(dir, "replica.img", {copy});
+}
+
+} // namespace
+
+TEST_SUITE("integration")
+{
+  TEST_CASE("a replica that needs journal replay is replayed in the overlay, never in the source")
+  {
+    if (!native_or_skip() || !have_tool_or_skip("busybox") || !have_tool_or_skip("debugfs")) {
+      return;
+    }
+    TempDir dir;
+    std::string tree = write_runnable_debian(dir, "root");
+    std::string source = make_disk_needing_replay(dir, tree, "12.9");
+    std::string before = sha256_of(source);
+    auto minor_of = [](const RunResult& r) {
+      INFO("stderr:\n" << r.err);
+      REQUIRE(r.exit_code == 0);
+      return nlohmann::json::parse(r.out)["os"]["minor"];
+    };
+    // What the journal holds is what the server wrote last: both backends must see it.
+    CHECK(minor_of(run_rehost({"--backend", "native", "inspect", source, "--json"})) == 9);
+    CHECK(sha256_of(source) == before);
+    CHECK(minor_of(run_rehost({"--backend", "guestfs", "inspect", source, "--json"})) == 9);
+    CHECK(sha256_of(source) == before);
+    std::string output = dir.str() + "/out.qcow2";
+    auto r = run_rehost(
+        {"--backend", "native", "convert", source, "--target", "aws-nitro", "-o", output});
+    INFO("stderr:\n" << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(minor_of(run_rehost({"--backend", "native", "inspect", output, "--json"})) == 9);
+    CHECK(sha256_of(source) == before);
+    CHECK(leaked_native_loops().empty());
+  }
+}
+
+TEST_SUITE("integration")
+{
+  TEST_CASE("LUKS without a key: an encrypted root is refused with the reason, an encrypted data "
+            "volume is reported and left alone")
+  {
+    if (!native_or_skip() || !have_tool_or_skip("busybox") || !have_tool_or_skip("cryptsetup")) {
+      return;
+    }
+    TempDir dir;
+    SUBCASE("the root is inside LUKS, only /boot is readable")
+    {
+      dir.write("boot/grub/grub.cfg", "set default=0\nmenuentry 'Debian' {\n"
+                                      "  linux /vmlinuz-6.1.0-13-amd64 root=/dev/mapper/root\n}\n");
+      dir.write("boot/vmlinuz-6.1.0-13-amd64", "kernel");
+      std::string boot = dir.str() + "/boot.img";
+      must_run({"mkfs.ext4", "-q", "-F", "-d", dir.str() + "/boot", boot, "16M"});
+      std::string source = mbr_disk(dir, "encrypted.img", {boot, luks_volume(dir, "root.img", 24)});
+      std::string before = sha256_of(source);
+      for (std::string backend : {"native", "guestfs"}) {
+        INFO("backend " << backend);
+        auto r = run_rehost({"--backend", backend, "inspect", source});
+        INFO("stderr:\n" << r.err);
+        CHECK(r.exit_code == 4);
+        std::string line = single_error_line(r.err);
+        CHECK(line.find("encrypted volume /dev/sda2 (crypto_LUKS)") != std::string::npos);
+        CHECK(line.find("decrypted copy") != std::string::npos);
+      }
+      std::string output = dir.str() + "/out.qcow2";
+      auto r = run_rehost(
+          {"--backend", "native", "convert", source, "--target", "aws-nitro", "-o", output});
+      INFO("stderr:\n" << r.err);
+      CHECK(r.exit_code == 4);
+      CHECK(single_error_line(r.err).find("encrypted volume /dev/sda2") != std::string::npos);
+      CHECK(!fs::exists(output));
+      CHECK(sha256_of(source) == before);
+    }
+    SUBCASE("the root is plain, a data volume is LUKS")
+    {
+      std::string tree = write_runnable_debian(dir, "root");
+      dir.write("root/etc/crypttab", "data /dev/sda2 none luks\n");
+      std::string rootfs = dir.str() + "/rootfs.img";
+      must_run({"mkfs.ext4", "-q", "-F", "-d", tree, rootfs, "62M"});
+      std::string source =
+          mbr_disk(dir, "data.img", {rootfs, luks_volume(dir, "data.img.part", 24)});
+      std::string before = sha256_of(source);
+      auto r = run_rehost({"--backend", "native", "inspect", source, "--json"});
+      INFO("stderr:\n" << r.err);
+      REQUIRE(r.exit_code == 0);
+      auto j = nlohmann::json::parse(r.out);
+      CHECK(j["disk"]["root"] == "/dev/sda1");
+      bool reported = false;
+      for (const auto& f : j["disk"]["filesystems"]) {
+        reported = reported || (f["device"] == "/dev/sda2" && f["encrypted"] == true);
+      }
+      CHECK(reported);
+      CHECK(r.err.find("/dev/sda2 is encrypted (crypto_LUKS)") != std::string::npos);
+      std::string output = dir.str() + "/out.qcow2";
+      std::string report = dir.str() + "/report.json";
+      auto c = run_rehost({"--backend", "native", "convert", source, "--target", "kvm", "-o",
+                           output, "--report", report});
+      INFO("convert stderr:\n" << c.err);
+      REQUIRE(c.exit_code == 0);
+      auto rep = nlohmann::json::parse(read_file(report));
+      CHECK(rep["backend"] == "native");
+      CHECK(rep["appliance_launches"] == 0);
+      CHECK(sha256_of(source) == before);
+    }
   }
 }
