@@ -71,9 +71,11 @@ DeviceName classify_device_name(const std::string& spec)
     name.kind = DeviceNameKind::by_path;
     return name;
   }
-  static const std::regex k_letters(R"(^/dev/(sd|hd|vd|xvd)([a-z]+)([0-9]*)$)");
-  static const std::regex k_nvme(R"(^/dev/nvme([0-9]+)n([0-9]+)(?:p([0-9]+))?$)");
-  static const std::regex k_cciss(R"(^/dev/cciss/c([0-9]+)d([0-9]+)(?:p([0-9]+))?$)");
+  // Bounded counts: Linux names stop at four letters (sdzzz is disk 18 277), and longer numbers
+  // would overflow the arithmetic below; such names are left as they are.
+  static const std::regex k_letters(R"(^/dev/(sd|hd|vd|xvd)([a-z]{1,4})([0-9]{0,6})$)");
+  static const std::regex k_nvme(R"(^/dev/nvme([0-9]{1,6})n([0-9]{1,6})(?:p([0-9]{1,6}))?$)");
+  static const std::regex k_cciss(R"(^/dev/cciss/c([0-9]{1,6})d([0-9]{1,6})(?:p([0-9]{1,6}))?$)");
   std::smatch m;
   if (std::regex_match(spec, m, k_letters)) {
     name.kind = DeviceNameKind::controller;

@@ -38,6 +38,19 @@ TEST_SUITE("unit")
     CHECK(classify_device_name("nfs:/export").kind == DeviceNameKind::other);
     CHECK_FALSE(appliance_name(classify_device_name("UUID=x")).has_value());
   }
+
+  TEST_CASE("names too long to be real disks are left alone, not overflowed")
+  {
+    // Found by fuzz_crypttab: "sdccccccaccc..." overflowed the letters' arithmetic; a
+    // partition number past int made std::stoi throw.
+    CHECK(classify_device_name("/dev/sdzzzz").kind == DeviceNameKind::controller);
+    CHECK(appliance_name(classify_device_name("/dev/sdzzzz")) == "/dev/sdzzzz");
+    for (const char* spec : {"/dev/sdccccccacccccccccccci0", "/dev/sda99999999999999999999",
+                             "/dev/nvme99999999999n1", "/dev/cciss/c0d0p99999999999999"}) {
+      CAPTURE(spec);
+      CHECK(classify_device_name(spec).kind == DeviceNameKind::stable);
+    }
+  }
 }
 
 TEST_SUITE("unit")
