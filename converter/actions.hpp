@@ -25,6 +25,9 @@ struct ActionContext {
   std::string packages_dir;    // --packages-dir: where relative install_packages dirs are
   bool keep_network = false;   // --keep-network: static addresses and interface names stay
   drivers::HiveLogs hive_logs = drivers::HiveLogs::refuse; // --discard-hive-logs
+  // Initramfs images are rewritten on the host where the rule allows it (--initramfs).
+  bool repack_initramfs = false;
+  const std::vector<ActionRecord>* done = nullptr; // the actions run before this one
 };
 
 // An action type: its schema and its implementation.

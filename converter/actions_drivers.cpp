@@ -8,6 +8,7 @@
 #include "converter/interrupt.hpp"
 #include "converter/log.hpp"
 #include "drivers/initramfs_config.hpp"
+#include "drivers/initramfs_repack.hpp"
 #include "drivers/kernel_drivers.hpp"
 #include "drivers/linux_modules.hpp"
 
@@ -115,8 +116,143 @@ void record_image_drivers(ActionContext& c, const KernelInfo& kernel, ActionReco
   record.details["initramfs"].push_back(std::move(entry));
 }
 
+// What repacking needs for one initramfs tool: where it keeps its configuration, how a file
+// there maps into the image, and the image's boot-time list of modules.
+struct RepackStyle {
+  std::string config_dir;
+  std::string config_in_image; // "" when the configuration is not copied as files
+  std::string load_list;
+};
+
+std::optional<RepackStyle> repack_style(const std::string& name)
+{
+  if (name == "initramfs-tools") {
+    // mkinitramfs copies conf.d/* to conf/conf.d/ and lists the modules file's entries in
+    // conf/modules, which the init script loads.
+    return RepackStyle{"/etc/initramfs-tools/", "conf/", "conf/modules"};
+  }
+  if (name == "dracut") {
+    // udev loads the drivers by their hardware aliases; nothing lists them.
+    return RepackStyle{"/etc/dracut.conf.d/", "", ""};
+  }
+  return std::nullopt;
+}
+
+// The changes earlier actions made that the image of a kernel carries, as repack input; an
+// error (the reason) when one of them needs the guest's tool.
+Result<void> carry_changes(ActionContext& c, const RepackStyle& style,
+                           const drivers::InitramfsListing& listing, drivers::RepackInput& in)
+{
+  std::set<std::string> in_image(listing.files.begin(), listing.files.end());
+  if (!c.done) {
+    return {};
+  }
+  for (const auto& done : *c.done) {
+    if (done.type == "initramfs_modules") {
+      continue; // its drivers are what the repack adds
+    }
+    for (const auto& change : done.changes) {
+      std::string image_path;
+      if (change.path.rfind(style.config_dir, 0) == 0) {
+        std::string rel = change.path.substr(style.config_dir.size());
+        if (style.config_in_image.empty() || rel.rfind("conf.d/", 0) != 0) {
+          return fail("{} changed, and only the guest's tool knows what follows from it",
+                      change.path);
+        }
+        image_path = style.config_in_image + rel;
+      } else {
+        image_path = change.path.substr(1);
+        if (!in_image.count(image_path)) {
+          continue; // not a file the image holds
+        }
+      }
+      if (!is_file(c.guest, change.path)) {
+        in.remove.insert(image_path);
+        in.replace.erase(image_path);
+        continue;
+      }
+      auto content = c.guest.read_file(change.path);
+      if (!content) {
+        return fail("cannot read {}: {}", change.path, content.error().message);
+      }
+      in.replace[image_path] = std::move(*content);
+      in.remove.erase(image_path);
+    }
+  }
+  return {};
+}
+
+// Rewrites the initramfs of `kernel` on the host (drivers/initramfs_repack.hpp). An error says
+// why it could not; nothing in the guest has changed then.
+Result<void> repack_kernel_initramfs(ActionContext& c, const RepackStyle& style,
+                                     const KernelInfo& kernel, ActionRecord& record)
+{
+  const std::string& image = kernel.initramfs;
+  if (image.empty() || !is_file(c.guest, image)) {
+    return fail("there is no image to start from");
+  }
+  auto bytes = c.guest.read_file(image, 512 << 20);
+  if (!bytes) {
+    return fail("cannot read {}: {}", image, bytes.error().message);
+  }
+  auto listing = drivers::list_initramfs(*bytes);
+  if (!listing) {
+    return fail("{}: {}", image, listing.error().message);
+  }
+  std::string tree = "/lib/modules/" + kernel.version;
+  if (!is_dir(c.guest, tree)) {
+    tree = "/usr/lib/modules/" + kernel.version;
+  }
+  auto dep = c.guest.read_file(tree + "/modules.dep");
+  if (!dep) {
+    return fail("cannot read {}/modules.dep: {}", tree, dep.error().message);
+  }
+  drivers::RepackInput in;
+  in.version = kernel.version;
+  in.modules_dep = std::move(*dep);
+  in.drivers = c.target.all_drivers();
+  in.load_list = style.load_list;
+  in.read_module = [&](const std::string& rel) { return c.guest.read_file(tree + "/" + rel); };
+  if (auto r = carry_changes(c, style, *listing, in); !r) {
+    return r;
+  }
+  auto repacked = drivers::repack_initramfs(*bytes, in);
+  if (!repacked) {
+    return fail("{}: {}", image, repacked.error().message);
+  }
+  // The new image goes in beside the old one, then over it in one rename.
+  const std::string fresh = image + ".rehost-new";
+  if (auto w = c.guest.write_file(fresh, repacked->image); !w) {
+    (void)c.guest.remove(fresh);
+    return fail("cannot write {}: {}", fresh, w.error().message);
+  }
+  if (auto r = c.guest.rename(fresh, image); !r) {
+    (void)c.guest.remove(fresh);
+    return fail("cannot replace {}: {}", image, r.error().message);
+  }
+  FileChange change;
+  change.path = image;
+  change.kind = "modified";
+  change.before_size = bytes->size();
+  change.after_size = repacked->image.size();
+  record.changes.push_back(std::move(change));
+  std::string what = repacked->added.empty() ? std::string("no driver was missing")
+                                             : "added " + join(repacked->added, ", ");
+  if (!repacked->loaded.empty()) {
+    what += "; " + style.load_list + " loads " + join(repacked->loaded, ", ");
+  }
+  record.notes.push_back(fmt::format("{}: rewritten on the host ({}, {})", kernel.version,
+                                     repacked->compression, what));
+  return {};
+}
+
 Result<void> rebuild_initramfs(ActionContext& c, const Action& a, ActionRecord& record)
 {
+  std::vector<std::string> rewritten;
+  std::optional<RepackStyle> style;
+  if (c.repack_initramfs && a.has("repack")) {
+    style = repack_style(a.str("repack"));
+  }
   std::vector<std::string> rebuilt;
   for (const auto& kernel : c.inspection.kernels) {
     if (kernel.version.find("kdump") != std::string::npos) {
@@ -132,6 +268,18 @@ Result<void> rebuild_initramfs(ActionContext& c, const Action& a, ActionRecord& 
       continue;
     }
     interrupt::check();
+    if (style) {
+      log::progress("Rewriting the initramfs of {} on the host", kernel.version);
+      auto repacked = repack_kernel_initramfs(c, *style, kernel, record);
+      if (repacked) {
+        rewritten.push_back(kernel.version);
+        record_image_drivers(c, kernel, record);
+        continue;
+      }
+      record.notes.push_back(fmt::format("{}: not rewritten on the host ({}); the guest's tool "
+                                         "rebuilds it",
+                                         kernel.version, repacked.error().message));
+    }
     log::progress("Rebuilding initramfs for {}", kernel.version);
     const std::string image = kernel.initramfs;
     const std::string aside = image.empty() ? std::string() : image + ".rehost-old";
@@ -167,8 +315,14 @@ Result<void> rebuild_initramfs(ActionContext& c, const Action& a, ActionRecord& 
     rebuilt.push_back(kernel.version);
     record_image_drivers(c, kernel, record);
   }
-  record.summary = rebuilt.empty() ? "no kernel to rebuild an initramfs for"
-                                   : "rebuilt the initramfs of " + join(rebuilt, ", ");
+  std::vector<std::string> done;
+  if (!rebuilt.empty()) {
+    done.push_back("rebuilt the initramfs of " + join(rebuilt, ", "));
+  }
+  if (!rewritten.empty()) {
+    done.push_back("rewrote the initramfs of " + join(rewritten, ", ") + " on the host");
+  }
+  record.summary = done.empty() ? "no kernel to rebuild an initramfs for" : join(done, "; ");
   return {};
 }
 
@@ -190,8 +344,18 @@ std::vector<ActionType> driver_action_types()
       {{"rebuild_initramfs",
         "Rebuild the initramfs of every installed kernel with the guest's own tool. The old image "
         "is kept aside until the new one is written, and restored if the command fails.",
-        {ParamSpec{"command", ParamType::list, true, "the command, run once per kernel"}},
-        {"kernel.version", "kernel.initramfs"}},
+        {ParamSpec{"command", ParamType::list, true, "the command, run once per kernel"},
+         ParamSpec{"repack", ParamType::string, false,
+                   "initramfs-tools or dracut: the image may instead be rewritten on the host "
+                   "(--initramfs; docs/initramfs.md), the way that tool would have written it"}},
+        {"kernel.version", "kernel.initramfs"},
+        [](const Action& a, const ActionSpec&) {
+          std::vector<ActionProblem> problems;
+          if (a.has("repack") && !repack_style(a.str("repack"))) {
+            problems.push_back({a.where("repack"), "repack must be initramfs-tools or dracut"});
+          }
+          return problems;
+        }},
        rebuild_initramfs},
   };
 }

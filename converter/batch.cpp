@@ -93,6 +93,9 @@ std::vector<std::string> batch_child_argv(const CommonOptions& common, const Con
   if (o.keep_network) {
     argv.push_back("--keep-network");
   }
+  if (o.initramfs != "auto") {
+    argv.insert(argv.end(), {"--initramfs", o.initramfs});
+  }
   if (!o.packages_dir.empty()) {
     argv.insert(argv.end(), {"--packages-dir", o.packages_dir});
   }

@@ -247,13 +247,15 @@ struct ConversionInputs {
   std::string packages_dir;
   bool keep_network = false;
   drivers::HiveLogs hive_logs = drivers::HiveLogs::refuse;
+  std::string initramfs = "auto";
 };
 
 template <typename Options>
 ConversionInputs inputs_of(const Options& o)
 {
   return {o.drivers, o.packages_dir, o.keep_network,
-          o.discard_hive_logs ? drivers::HiveLogs::discard : drivers::HiveLogs::refuse};
+          o.discard_hive_logs ? drivers::HiveLogs::discard : drivers::HiveLogs::refuse,
+          o.initramfs};
 }
 
 // The passes `convert` and `plan` share: inspect the opened guest, pick the rules, run their
@@ -306,6 +308,11 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
     context.packages_dir = in.packages_dir;
     context.keep_network = in.keep_network;
     context.hive_logs = in.hive_logs;
+    context.done = &report.actions;
+    // In the appliance guest programs run emulated unless KVM works: a minute or more for one
+    // initramfs, against a second or two on the host (docs/initramfs.md).
+    context.repack_initramfs =
+        in.initramfs == "repack" || (in.initramfs == "auto" && session.backend == "guestfs");
     for (const Rule* rule : plan) {
       for (const auto& action : rule->actions) {
         ActionRecord record;

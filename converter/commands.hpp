@@ -36,6 +36,7 @@ struct ConvertOptions {
   std::string packages_dir;       // where install_packages finds relative package directories
   bool keep_network = false;      // keep static addresses and interface names (docs/network.md)
   bool discard_hive_logs = false; // edit hives whose transaction logs hold changes they lack
+  std::string initramfs = "auto"; // auto, rebuild, repack (docs/initramfs.md)
 };
 
 struct ValidateOptions {
@@ -55,6 +56,7 @@ struct PlanOptions {
   std::string packages_dir; // as ConvertOptions::packages_dir
   bool keep_network = false;
   bool discard_hive_logs = false;
+  std::string initramfs = "auto";
   bool json = false;
 };
 

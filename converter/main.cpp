@@ -138,6 +138,12 @@ int main(int argc, char** argv)
                         "Keep the static network configuration and interface names instead of "
                         "DHCP on the target's first interface (docs/network.md)");
   convert_cmd
+      ->add_option("--initramfs", convert.initramfs,
+                   "How Linux initramfs images get the target's drivers: rebuild (the guest's "
+                   "own tool), repack (rewritten on the host, where the rule allows it), auto "
+                   "(repack in the libguestfs appliance, rebuild otherwise; docs/initramfs.md)")
+      ->check(CLI::IsMember({"auto", "rebuild", "repack"}));
+  convert_cmd
       ->add_option("--packages-dir", convert.packages_dir,
                    "Where install_packages actions find their package directories (default: "
                    "$REHOST_PACKAGES_DIR)")
@@ -179,6 +185,8 @@ int main(int argc, char** argv)
       ->check(CLI::ExistingDirectory);
   plan_cmd->add_flag("--keep-network", plan.keep_network,
                      "Keep the network configuration and interface names, as for convert");
+  plan_cmd->add_option("--initramfs", plan.initramfs, "auto, rebuild or repack, as for convert")
+      ->check(CLI::IsMember({"auto", "rebuild", "repack"}));
   plan_cmd
       ->add_option("--packages-dir", plan.packages_dir,
                    "Package directories for install_packages, as for convert")

@@ -237,6 +237,7 @@ Result<InitramfsListing> list_initramfs(const std::string& data)
         return fail("uncompressed cpio archive at byte {}: {}", pos, r.error().message);
       }
       listing.segments.push_back("cpio");
+      listing.offsets.push_back(pos);
       pos += *used;
       continue;
     }
@@ -247,6 +248,7 @@ Result<InitramfsListing> list_initramfs(const std::string& data)
       return fail("segment at byte {}: {}", pos, kind.error().message);
     }
     listing.segments.push_back(*kind);
+    listing.offsets.push_back(pos);
     break;
   }
   if (listing.segments.empty()) {

@@ -19,6 +19,7 @@ namespace rehost::drivers {
 struct InitramfsListing {
   std::vector<std::string> files;    // paths without a leading "./" or "/"
   std::vector<std::string> segments; // "cpio", "cpio+zstd", ... in order
+  std::vector<size_t> offsets;       // where each segment starts in the image
 };
 
 // Lists the initramfs held in `data`.

@@ -63,6 +63,25 @@ void convert_and_boot(const std::string& target, const std::string& backend,
     }
   }
   CHECK(fstab);
+  // In the appliance update-initramfs would run emulated: the image is rewritten on the host
+  // instead (docs/initramfs.md). The native backend runs the guest's own tool.
+  if (image == "debian12-vmware") {
+    bool host_rewrite = false;
+    bool guest_tool = false;
+    for (const auto& action : j["actions"]) {
+      if (action["type"] != "rebuild_initramfs") {
+        continue;
+      }
+      for (const auto& note : action["notes"]) {
+        host_rewrite =
+            host_rewrite
+            || note.get<std::string>().find("rewritten on the host") != std::string::npos;
+      }
+      guest_tool = !action["commands"].empty();
+    }
+    CHECK(host_rewrite == (backend == "guestfs"));
+    CHECK(guest_tool == (backend != "guestfs"));
+  }
   CHECK(j["passes"].size() >= 5);
   // The output is an overlay: small, and backed by the untouched source.
   CHECK(j["output_bytes"].get<uint64_t>() < (256u << 20));
@@ -142,11 +161,9 @@ TEST_SUITE("e2e")
     convert_and_boot("kvm", "auto");
   }
 
-  TEST_CASE("converted through the libguestfs appliance, the disk passes validation for NVMe")
+  TEST_CASE("converted through the libguestfs appliance, the disk boots on NVMe")
   {
-    // The appliance makes the same edits (the native conversions above boot); its result is
-    // validated statically here to keep the tier's time in bounds.
-    convert_and_boot("aws-nitro", "guestfs", "debian12-vmware", false);
+    convert_and_boot("aws-nitro", "guestfs");
   }
 
   TEST_CASE("a Debian server with dracut, converted for aws-nitro, boots on NVMe")

@@ -1,0 +1,452 @@
+#include "drivers/initramfs_repack.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fmt/format.h>
+
+#include "converter/process.hpp"
+#include "drivers/initramfs_reader.hpp"
+#include "drivers/linux_modules.hpp"
+
+namespace fs = std::filesystem;
+
+namespace rehost::drivers {
+
+namespace {
+
+using ReadArchive = std::unique_ptr<archive, decltype(&archive_read_free)>;
+using WriteArchive = std::unique_ptr<archive, decltype(&archive_write_free)>;
+using Entry = std::unique_ptr<archive_entry, decltype(&archive_entry_free)>;
+
+// The files depmod writes; the image's own copies are replaced by the host's new ones.
+const std::set<std::string>& index_files()
+{
+  static const std::set<std::string> names = {
+      "modules.dep",         "modules.dep.bin",     "modules.alias",
+      "modules.alias.bin",   "modules.softdep",     "modules.symbols",
+      "modules.symbols.bin", "modules.builtin.bin", "modules.builtin.alias.bin",
+      "modules.devname",     "modules.weakdep"};
+  return names;
+}
+
+std::string strip_dot_slash(std::string p)
+{
+  while (p.rfind("./", 0) == 0) {
+    p.erase(0, 2);
+  }
+  while (!p.empty() && p.front() == '/') {
+    p.erase(0, 1);
+  }
+  return p;
+}
+
+// A workspace directory removed with everything in it.
+struct TempTree {
+  std::string path;
+  TempTree()
+  {
+    std::string t = "/tmp/rehost-repack-XXXXXX";
+    if (mkdtemp(t.data())) {
+      path = t;
+    }
+  }
+  ~TempTree()
+  {
+    if (!path.empty()) {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  }
+};
+
+Result<void> write_host_file(const std::string& path, const std::string& content)
+{
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  if (!out) {
+    return fail("cannot write {}", path);
+  }
+  return {};
+}
+
+Result<std::string> read_host_file(const std::string& path)
+{
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return fail("cannot read {}", path);
+  }
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// modules.dep: module name -> (path, direct dependencies' paths).
+struct DepEntry {
+  std::string path;
+  std::vector<std::string> deps;
+};
+std::map<std::string, DepEntry> parse_dep(const std::string& text)
+{
+  std::map<std::string, DepEntry> out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) {
+      continue;
+    }
+    DepEntry e;
+    e.path = line.substr(0, colon);
+    std::istringstream words(line.substr(colon + 1));
+    std::string w;
+    while (words >> w) {
+      e.deps.push_back(w);
+    }
+    out[module_name(e.path)] = std::move(e);
+  }
+  return out;
+}
+
+int filter_code(const std::string& compression)
+{
+  if (compression == "gzip") {
+    return ARCHIVE_FILTER_GZIP;
+  }
+  if (compression == "zstd") {
+    return ARCHIVE_FILTER_ZSTD;
+  }
+  return ARCHIVE_FILTER_NONE;
+}
+
+la_ssize_t append_to_string(archive*, void* client, const void* buffer, size_t length)
+{
+  static_cast<std::string*>(client)->append(static_cast<const char*>(buffer), length);
+  return static_cast<la_ssize_t>(length);
+}
+
+Entry new_entry(const std::string& path, mode_t type, mode_t perm, size_t size)
+{
+  Entry e(archive_entry_new(), archive_entry_free);
+  archive_entry_set_pathname(e.get(), path.c_str());
+  archive_entry_set_filetype(e.get(), type);
+  archive_entry_set_perm(e.get(), perm);
+  archive_entry_set_size(e.get(), static_cast<la_int64_t>(size));
+  archive_entry_set_mtime(e.get(), time(nullptr), 0);
+  archive_entry_set_nlink(e.get(), type == AE_IFDIR ? 2 : 1);
+  return e;
+}
+
+} // namespace
+
+bool can_repack(const std::string& segment)
+{
+  return segment == "cpio" || segment == "cpio+gzip" || segment == "cpio+zstd";
+}
+
+Result<RepackResult> repack_initramfs(const std::string& image, const RepackInput& input)
+{
+  auto listing = list_initramfs(image);
+  if (!listing) {
+    return std::unexpected(listing.error());
+  }
+  const std::string last = listing->segments.back();
+  if (!can_repack(last)) {
+    return fail("its main archive is {}, which rehost does not write (gzip, zstd or none only)",
+                last);
+  }
+  RepackResult result;
+  result.compression = last == "cpio" ? "none" : last.substr(5);
+  const size_t main_at = listing->offsets.back();
+
+  // Where the image keeps this kernel's modules.
+  std::string base;
+  for (const auto& f : listing->files) {
+    for (const char* prefix : {"usr/lib/modules/", "lib/modules/"}) {
+      std::string dir = prefix + input.version;
+      if (f == dir || f.rfind(dir + "/", 0) == 0) {
+        base = dir;
+      }
+    }
+    if (!base.empty()) {
+      break;
+    }
+  }
+  if (base.empty()) {
+    return fail("it holds no modules of kernel {}", input.version);
+  }
+  // The main archive holds the module tree; earlier segments are microcode and firmware.
+  TempTree work;
+  if (work.path.empty()) {
+    return fail("cannot create a work directory in /tmp: {}", std::strerror(errno));
+  }
+  const std::string tree = work.path + "/root/" + base;
+  // depmod -b BASE reads BASE/lib/modules/VERSION.
+  const std::string depmod_base =
+      work.path + "/root" + (base.rfind("usr/", 0) == 0 ? std::string("/usr") : std::string());
+
+  auto open_main = [&]() -> Result<ReadArchive> {
+    ReadArchive a(archive_read_new(), archive_read_free);
+    archive_read_support_filter_all(a.get());
+    archive_read_support_format_cpio(a.get());
+    if (archive_read_open_memory(a.get(), image.data() + main_at, image.size() - main_at)
+        != ARCHIVE_OK) {
+      return fail("cannot read its main archive: {}", archive_error_string(a.get()));
+    }
+    return a;
+  };
+
+  // Pass 1: the modules and depmod's inputs go to the work tree; note what the image has.
+  std::set<std::string> present;      // every path
+  std::set<std::string> module_paths; // relative to base
+  std::string load_list_content;
+  bool has_load_list = false;
+  {
+    auto a = open_main();
+    if (!a) {
+      return std::unexpected(a.error());
+    }
+    archive_entry* entry = nullptr;
+    int r;
+    while ((r = archive_read_next_header(a->get(), &entry)) == ARCHIVE_OK) {
+      std::string path = strip_dot_slash(archive_entry_pathname(entry));
+      present.insert(path);
+      bool regular = archive_entry_filetype(entry) == AE_IFREG;
+      bool in_tree = path.rfind(base + "/", 0) == 0;
+      bool want = regular
+                  && ((in_tree && !index_files().count(path.substr(base.size() + 1)))
+                      || (!input.load_list.empty() && path == input.load_list));
+      if (!want) {
+        continue;
+      }
+      std::string content(static_cast<size_t>(std::max<la_int64_t>(0, archive_entry_size(entry))),
+                          '\0');
+      if (!content.empty()
+          && archive_read_data(a->get(), content.data(), content.size())
+                 != static_cast<la_ssize_t>(content.size())) {
+        return fail("cannot read {} from it: {}", path, archive_error_string(a->get()));
+      }
+      if (path == input.load_list) {
+        load_list_content = std::move(content);
+        has_load_list = true;
+        continue;
+      }
+      std::string rel = path.substr(base.size() + 1);
+      if (rel.find(".ko") != std::string::npos) {
+        module_paths.insert(rel);
+      }
+      if (auto w = write_host_file(work.path + "/root/" + path, content); !w) {
+        return std::unexpected(w.error());
+      }
+    }
+    if (r != ARCHIVE_EOF) {
+      return fail("damaged main archive: {}", archive_error_string(a->get()));
+    }
+  }
+
+  // The drivers and their dependencies that the image lacks, from the kernel's tree.
+  auto deps = parse_dep(input.modules_dep);
+  std::set<std::string> have_names;
+  for (const auto& p : module_paths) {
+    have_names.insert(module_name(p));
+  }
+  std::vector<std::pair<std::string, std::string>> new_files; // image path -> content
+  std::set<std::string> adding;
+  std::function<Result<void>(const std::string&)> add =
+      [&](const std::string& name) -> Result<void> {
+    if (have_names.count(name) || adding.count(name)) {
+      return {};
+    }
+    auto it = deps.find(name);
+    if (it == deps.end()) {
+      return {}; // built in, or not in this kernel: nothing to add
+    }
+    adding.insert(name);
+    for (const auto& d : it->second.deps) {
+      if (auto r = add(module_name(d)); !r) {
+        return r;
+      }
+    }
+    auto bytes = input.read_module(it->second.path);
+    if (!bytes) {
+      return fail("cannot read {} of kernel {}: {}", it->second.path, input.version,
+                  bytes.error().message);
+    }
+    if (auto w = write_host_file(tree + "/" + it->second.path, *bytes); !w) {
+      return std::unexpected(w.error());
+    }
+    new_files.emplace_back(base + "/" + it->second.path, std::move(*bytes));
+    result.added.push_back(name);
+    return {};
+  };
+  for (const auto& d : input.drivers) {
+    if (auto r = add(module_name(d)); !r) {
+      return std::unexpected(r.error());
+    }
+  }
+
+  // The boot-time load list gets the drivers it does not name yet.
+  std::map<std::string, std::string> replace = input.replace;
+  if (!input.load_list.empty()) {
+    std::set<std::string> listed;
+    std::istringstream lines(load_list_content);
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream words(line);
+      std::string first;
+      if (words >> first && first[0] != '#') {
+        listed.insert(module_name(first));
+      }
+    }
+    std::string content = load_list_content;
+    if (!content.empty() && content.back() != '\n') {
+      content += '\n';
+    }
+    for (const auto& d : input.drivers) {
+      std::string name = module_name(d);
+      if (!listed.count(name) && (deps.count(name) || have_names.count(name))) {
+        content += d + "\n";
+        listed.insert(name);
+        result.loaded.push_back(d);
+      }
+    }
+    if (!result.loaded.empty() || !has_load_list) {
+      replace[input.load_list] = content;
+    }
+  }
+
+  // The indexes, for the modules the image now holds.
+  ProcessOptions options;
+  options.timeout = std::chrono::seconds(120);
+  auto depmod = run_process({"depmod", "-b", depmod_base, input.version}, options);
+  if (!depmod || !depmod->ok()) {
+    return fail("the host's depmod failed: {}", depmod ? depmod->err : depmod.error().message);
+  }
+  for (const auto& name : index_files()) {
+    std::string file = tree + "/" + name;
+    if (fs::exists(file)) {
+      auto content = read_host_file(file);
+      if (!content) {
+        return std::unexpected(content.error());
+      }
+      replace[base + "/" + name] = std::move(*content);
+    }
+  }
+
+  // Pass 2: the image again, with the changes.
+  std::string out = image.substr(0, main_at);
+  WriteArchive w(archive_write_new(), archive_write_free);
+  archive_write_set_format_cpio_newc(w.get());
+  if (result.compression != "none") {
+    archive_write_add_filter(w.get(), filter_code(result.compression));
+  }
+  // No block padding: the kernel needs none, and this archive ends the image.
+  archive_write_set_bytes_per_block(w.get(), 0);
+  if (archive_write_open(w.get(), &out, nullptr, append_to_string, nullptr) != ARCHIVE_OK) {
+    return fail("cannot write the new archive: {}", archive_error_string(w.get()));
+  }
+  auto write_entry = [&](archive_entry* e, const std::string& content) -> Result<void> {
+    archive_entry_set_size(e, static_cast<la_int64_t>(content.size()));
+    if (archive_write_header(w.get(), e) != ARCHIVE_OK
+        || (!content.empty()
+            && archive_write_data(w.get(), content.data(), content.size())
+                   != static_cast<la_ssize_t>(content.size()))) {
+      return fail("cannot write {} into the new archive: {}", archive_entry_pathname(e),
+                  archive_error_string(w.get()));
+    }
+    return {};
+  };
+  std::set<std::string> written;
+  {
+    auto a = open_main();
+    if (!a) {
+      return std::unexpected(a.error());
+    }
+    archive_entry* entry = nullptr;
+    int r;
+    std::string content;
+    while ((r = archive_read_next_header(a->get(), &entry)) == ARCHIVE_OK) {
+      std::string path = strip_dot_slash(archive_entry_pathname(entry));
+      if (input.remove.count(path)) {
+        continue;
+      }
+      if (auto it = replace.find(path);
+          it != replace.end() && archive_entry_filetype(entry) == AE_IFREG) {
+        if (auto ok = write_entry(entry, it->second); !ok) {
+          return std::unexpected(ok.error());
+        }
+        written.insert(path);
+        continue;
+      }
+      if (archive_entry_filetype(entry) == AE_IFREG && path.rfind(base + "/", 0) == 0
+          && index_files().count(path.substr(base.size() + 1))) {
+        continue; // an index depmod did not write again (modules.weakdep of a newer kmod)
+      }
+      if (archive_entry_filetype(entry) != AE_IFREG) {
+        // Directories, devices, links: all in the header (a link's target too).
+        if (archive_write_header(w.get(), entry) != ARCHIVE_OK) {
+          return fail("cannot write {} into the new archive: {}", path,
+                      archive_error_string(w.get()));
+        }
+        continue;
+      }
+      content.assign(static_cast<size_t>(std::max<la_int64_t>(0, archive_entry_size(entry))), '\0');
+      if (!content.empty()
+          && archive_read_data(a->get(), content.data(), content.size())
+                 != static_cast<la_ssize_t>(content.size())) {
+        return fail("cannot read {} from it: {}", path, archive_error_string(a->get()));
+      }
+      if (auto ok = write_entry(entry, content); !ok) {
+        return std::unexpected(ok.error());
+      }
+    }
+    if (r != ARCHIVE_EOF) {
+      return fail("damaged main archive: {}", archive_error_string(a->get()));
+    }
+  }
+  // New files, after the directories they need.
+  for (const auto& [path, content] : replace) {
+    if (!written.count(path)) {
+      new_files.emplace_back(path, content);
+    }
+  }
+  for (const auto& [path, content] : new_files) {
+    std::vector<std::string> parents;
+    for (fs::path p = fs::path(path).parent_path(); !p.empty(); p = p.parent_path()) {
+      parents.push_back(p.string());
+    }
+    std::reverse(parents.begin(), parents.end());
+    for (const auto& dir : parents) {
+      if (present.insert(dir).second) {
+        auto e = new_entry(dir, AE_IFDIR, 0755, 0);
+        if (archive_write_header(w.get(), e.get()) != ARCHIVE_OK) {
+          return fail("cannot write {} into the new archive: {}", dir,
+                      archive_error_string(w.get()));
+        }
+      }
+    }
+    auto e = new_entry(path, AE_IFREG, 0644, content.size());
+    if (auto ok = write_entry(e.get(), content); !ok) {
+      return std::unexpected(ok.error());
+    }
+    present.insert(path);
+  }
+  if (archive_write_close(w.get()) != ARCHIVE_OK) {
+    return fail("cannot finish the new archive: {}", archive_error_string(w.get()));
+  }
+  result.image = std::move(out);
+  return result;
+}
+
+} // namespace rehost::drivers

@@ -1,0 +1,262 @@
+#include "drivers/initramfs_repack.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <algorithm>
+#include <memory>
+
+#include <doctest/doctest.h>
+
+#include "drivers/initramfs_reader.hpp"
+#include "tests/test_util.hpp"
+
+using namespace rehost::drivers;
+
+namespace {
+
+struct Member {
+  std::string path;
+  std::string content; // a link's target for links
+  bool dir = false;
+  bool link = false;
+};
+
+// A newc cpio archive of `members`, compressed with `filter` ("" for none).
+std::string make_archive(const std::vector<Member>& members, const std::string& filter)
+{
+  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
+                                                            archive_write_free);
+  archive_write_set_format_cpio_newc(a.get());
+  if (filter == "gzip") {
+    archive_write_add_filter_gzip(a.get());
+  } else if (filter == "zstd") {
+    archive_write_add_filter_zstd(a.get());
+  } else if (filter == "xz") {
+    archive_write_add_filter_xz(a.get());
+  }
+  archive_write_set_bytes_in_last_block(a.get(), 1);
+  std::string out(8 << 20, '\0');
+  size_t used = 0;
+  archive_write_open_memory(a.get(), out.data(), out.size(), &used);
+  for (const auto& m : members) {
+    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
+                                                                    archive_entry_free);
+    archive_entry_set_pathname(e.get(), m.path.c_str());
+    if (m.dir) {
+      archive_entry_set_filetype(e.get(), AE_IFDIR);
+      archive_entry_set_perm(e.get(), 0755);
+      archive_entry_set_size(e.get(), 0);
+      archive_write_header(a.get(), e.get());
+    } else if (m.link) {
+      archive_entry_set_filetype(e.get(), AE_IFLNK);
+      archive_entry_set_perm(e.get(), 0777);
+      archive_entry_set_symlink(e.get(), m.content.c_str());
+      archive_entry_set_size(e.get(), 0);
+      archive_write_header(a.get(), e.get());
+    } else {
+      archive_entry_set_filetype(e.get(), AE_IFREG);
+      archive_entry_set_perm(e.get(), 0644);
+      archive_entry_set_size(e.get(), static_cast<la_int64_t>(m.content.size()));
+      archive_write_header(a.get(), e.get());
+      archive_write_data(a.get(), m.content.data(), m.content.size());
+    }
+  }
+  archive_write_close(a.get());
+  out.resize(used);
+  return out;
+}
+
+// Every member of the image's last segment, in order.
+std::vector<Member> members_of(const std::string& image)
+{
+  auto listing = list_initramfs(image);
+  REQUIRE(listing);
+  std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), archive_read_free);
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_cpio(a.get());
+  size_t at = listing->offsets.back();
+  REQUIRE(archive_read_open_memory(a.get(), image.data() + at, image.size() - at) == ARCHIVE_OK);
+  std::vector<Member> out;
+  archive_entry* e = nullptr;
+  while (archive_read_next_header(a.get(), &e) == ARCHIVE_OK) {
+    Member m;
+    m.path = archive_entry_pathname(e);
+    m.dir = archive_entry_filetype(e) == AE_IFDIR;
+    m.link = archive_entry_filetype(e) == AE_IFLNK;
+    if (m.link) {
+      m.content = archive_entry_symlink(e);
+    } else if (!m.dir) {
+      m.content.resize(static_cast<size_t>(archive_entry_size(e)));
+      archive_read_data(a.get(), m.content.data(), m.content.size());
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+const Member* find(const std::vector<Member>& members, const std::string& path)
+{
+  auto it =
+      std::find_if(members.begin(), members.end(), [&](const Member& m) { return m.path == path; });
+  return it == members.end() ? nullptr : &*it;
+}
+
+const std::string k_mods = "usr/lib/modules/6.1.0-13-amd64";
+
+// An initramfs-tools image as a VMware server has it: MODULES=dep, no NVMe, early microcode.
+std::string vmware_image(const std::string& filter, std::string* early_out = nullptr)
+{
+  std::string early =
+      make_archive({{"kernel", "", true}, {"kernel/x86/microcode/GenuineIntel.bin", "ucode"}}, "");
+  early += std::string(512 - early.size() % 512, '\0');
+  if (early_out) {
+    *early_out = early;
+  }
+  std::string main = make_archive(
+      {{"usr", "", true},
+       {"usr/lib", "", true},
+       {"lib", "usr/lib", false, true},
+       {"usr/lib/modules", "", true},
+       {k_mods, "", true},
+       {k_mods + "/kernel", "", true},
+       {k_mods + "/kernel/drivers", "", true},
+       {k_mods + "/kernel/drivers/scsi", "", true},
+       {k_mods + "/kernel/drivers/scsi/vmw_pvscsi.ko", "pvscsi module"},
+       {k_mods + "/modules.order", "kernel/drivers/scsi/vmw_pvscsi.ko\n"},
+       {k_mods + "/modules.dep", "kernel/drivers/scsi/vmw_pvscsi.ko:\n"},
+       {k_mods + "/modules.alias.bin", "stale index"},
+       {"conf", "", true},
+       {"conf/conf.d", "", true},
+       {"conf/modules", "# from /etc/initramfs-tools/modules\nvmw_pvscsi\n"},
+       {"conf/conf.d/resume", "RESUME=/dev/sda2\n"},
+       {"etc", "", true},
+       {"etc/udev", "", true},
+       {"etc/udev/rules.d", "", true},
+       {"etc/udev/rules.d/70-persistent-net.rules", "SUBSYSTEM==\"net\", NAME=\"eth0\"\n"},
+       {"init", "#!/bin/sh\n"}},
+      filter);
+  return early + main;
+}
+
+RepackInput nitro_input()
+{
+  RepackInput in;
+  in.version = "6.1.0-13-amd64";
+  in.modules_dep = "kernel/drivers/scsi/vmw_pvscsi.ko:\n"
+                   "kernel/drivers/nvme/host/nvme.ko: kernel/drivers/nvme/host/nvme-core.ko\n"
+                   "kernel/drivers/nvme/host/nvme-core.ko:\n"
+                   "kernel/drivers/net/ethernet/amazon/ena/ena.ko:\n";
+  in.drivers = {"nvme", "nvme_core", "ena", "virtio_pci"}; // virtio_pci: built in
+  in.read_module = [](const std::string& rel) -> rehost::Result<std::string> {
+    return "module " + rel;
+  };
+  in.load_list = "conf/modules";
+  in.replace["conf/conf.d/resume"] = "RESUME=UUID=3d5f84a5\n";
+  in.remove.insert("etc/udev/rules.d/70-persistent-net.rules");
+  return in;
+}
+
+} // namespace
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("repack: the target's drivers, their dependencies and the changed files go into the "
+            "image; the early segment and the rest stay")
+  {
+    if (!rehost::test::have_tool_or_skip("depmod")) {
+      return;
+    }
+    for (const char* filter : {"zstd", "gzip", ""}) {
+      CAPTURE(filter);
+      std::string early;
+      std::string image = vmware_image(filter, &early);
+      auto r = repack_initramfs(image, nitro_input());
+      REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+      CHECK(r->compression == (*filter ? filter : "none"));
+      CHECK(r->image.compare(0, early.size(), early) == 0);
+      auto listing = list_initramfs(r->image);
+      REQUIRE(listing);
+      CHECK(listing->segments.back() == (*filter ? std::string("cpio+") + filter : "cpio"));
+      // Dependencies first; a built-in driver is not a file to add.
+      CHECK(r->added == std::vector<std::string>{"nvme_core", "nvme", "ena"});
+      CHECK(r->loaded == std::vector<std::string>{"nvme", "nvme_core", "ena"});
+      auto m = members_of(r->image);
+      const Member* nvme = find(m, k_mods + "/kernel/drivers/nvme/host/nvme.ko");
+      REQUIRE(nvme);
+      CHECK(nvme->content == "module kernel/drivers/nvme/host/nvme.ko");
+      CHECK(find(m, k_mods + "/kernel/drivers/nvme/host/nvme-core.ko"));
+      CHECK(find(m, k_mods + "/kernel/drivers/net/ethernet/amazon/ena/ena.ko"));
+      // The kernel creates no missing parents: each new directory comes before its files.
+      auto index = [&](const std::string& p) {
+        return std::find_if(m.begin(), m.end(), [&](const Member& x) { return x.path == p; })
+               - m.begin();
+      };
+      REQUIRE(find(m, k_mods + "/kernel/drivers/nvme"));
+      CHECK(find(m, k_mods + "/kernel/drivers/nvme")->dir);
+      CHECK(index(k_mods + "/kernel/drivers/nvme")
+            < index(k_mods + "/kernel/drivers/nvme/host/nvme.ko"));
+      CHECK(index(k_mods + "/kernel/drivers/net/ethernet/amazon/ena")
+            < index(k_mods + "/kernel/drivers/net/ethernet/amazon/ena/ena.ko"));
+      // What was there stays, links included.
+      REQUIRE(find(m, k_mods + "/kernel/drivers/scsi/vmw_pvscsi.ko"));
+      CHECK(find(m, k_mods + "/kernel/drivers/scsi/vmw_pvscsi.ko")->content == "pvscsi module");
+      REQUIRE(find(m, "lib"));
+      CHECK(find(m, "lib")->link);
+      CHECK(find(m, "lib")->content == "usr/lib");
+      CHECK(find(m, "init")->content == "#!/bin/sh\n");
+      // The conversion's changes.
+      CHECK(find(m, "conf/modules")->content
+            == "# from /etc/initramfs-tools/modules\nvmw_pvscsi\nnvme\nnvme_core\nena\n");
+      CHECK(find(m, "conf/conf.d/resume")->content == "RESUME=UUID=3d5f84a5\n");
+      CHECK_FALSE(find(m, "etc/udev/rules.d/70-persistent-net.rules"));
+      // The indexes are depmod's, for the modules now there; the stale one is gone or new.
+      REQUIRE(find(m, k_mods + "/modules.dep"));
+      const std::string& dep = find(m, k_mods + "/modules.dep")->content;
+      CHECK(dep.find("kernel/drivers/nvme/host/nvme.ko:") != std::string::npos);
+      CHECK(dep.find("kernel/drivers/scsi/vmw_pvscsi.ko:") != std::string::npos);
+      const Member* alias = find(m, k_mods + "/modules.alias.bin");
+      CHECK((!alias || alias->content != "stale index"));
+      CHECK(std::count_if(m.begin(), m.end(),
+                          [](const Member& x) { return x.path == "conf/modules"; })
+            == 1);
+    }
+  }
+
+  TEST_CASE("repack: an image whose drivers are all there only gets its changed files")
+  {
+    if (!rehost::test::have_tool_or_skip("depmod")) {
+      return;
+    }
+    RepackInput in = nitro_input();
+    in.drivers = {"vmw_pvscsi"};
+    auto r = repack_initramfs(vmware_image("gzip"), in);
+    REQUIRE(r);
+    CHECK(r->added.empty());
+    CHECK(r->loaded.empty());
+    auto m = members_of(r->image);
+    CHECK(find(m, "conf/modules")->content == "# from /etc/initramfs-tools/modules\nvmw_pvscsi\n");
+    CHECK(find(m, "conf/conf.d/resume")->content == "RESUME=UUID=3d5f84a5\n");
+  }
+
+  TEST_CASE("repack: what it cannot write again or read is an error naming why")
+  {
+    auto xz = repack_initramfs(vmware_image("xz"), nitro_input());
+    REQUIRE_FALSE(xz);
+    CHECK(xz.error().message.find("cpio+xz") != std::string::npos);
+    RepackInput other = nitro_input();
+    other.version = "5.10.0-1-amd64";
+    auto none = repack_initramfs(vmware_image("zstd"), other);
+    REQUIRE_FALSE(none);
+    CHECK(none.error().message == "it holds no modules of kernel 5.10.0-1-amd64");
+    RepackInput unreadable = nitro_input();
+    unreadable.read_module = [](const std::string& rel) -> rehost::Result<std::string> {
+      return rehost::fail("{}: Input/output error", rel);
+    };
+    auto broken = repack_initramfs(vmware_image("zstd"), unreadable);
+    REQUIRE_FALSE(broken);
+    CHECK(broken.error().message.find("cannot read kernel/drivers/nvme/host/nvme-core.ko")
+          != std::string::npos);
+    CHECK_FALSE(repack_initramfs("garbage", nitro_input()));
+  }
+}
