@@ -27,6 +27,7 @@ struct ActionContext {
   drivers::HiveLogs hive_logs = drivers::HiveLogs::refuse; // --discard-hive-logs
   // Initramfs images are rewritten on the host where the rule allows it (--initramfs).
   bool repack_initramfs = false;
+  bool repack_required = false; // --initramfs repack: no fallback to the guest's tool
   const std::vector<ActionRecord>* done = nullptr; // the actions run before this one
 };
 

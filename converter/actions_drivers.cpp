@@ -253,6 +253,10 @@ Result<void> rebuild_initramfs(ActionContext& c, const Action& a, ActionRecord& 
   if (c.repack_initramfs && a.has("repack")) {
     style = repack_style(a.str("repack"));
   }
+  if (c.repack_required && !style) {
+    return fail("--initramfs repack: this rule rebuilds the initramfs only with the guest's tool "
+                "(its rebuild_initramfs action has no 'repack')");
+  }
   std::vector<std::string> rebuilt;
   for (const auto& kernel : c.inspection.kernels) {
     if (kernel.version.find("kdump") != std::string::npos) {
@@ -275,6 +279,10 @@ Result<void> rebuild_initramfs(ActionContext& c, const Action& a, ActionRecord& 
         rewritten.push_back(kernel.version);
         record_image_drivers(c, kernel, record);
         continue;
+      }
+      if (c.repack_required) {
+        return fail("{}: the initramfs cannot be rewritten on the host (--initramfs repack): {}",
+                    kernel.version, repacked.error().message);
       }
       record.notes.push_back(fmt::format("{}: not rewritten on the host ({}); the guest's tool "
                                          "rebuilds it",

@@ -140,8 +140,8 @@ int main(int argc, char** argv)
   convert_cmd
       ->add_option("--initramfs", convert.initramfs,
                    "How Linux initramfs images get the target's drivers: rebuild (the guest's "
-                   "own tool), repack (rewritten on the host, where the rule allows it), auto "
-                   "(repack in the libguestfs appliance, rebuild otherwise; docs/initramfs.md)")
+                   "own tool), repack (rewritten on the host, or stop), auto (rewritten on the "
+                   "host where the rule allows it, else rebuilt; docs/initramfs.md)")
       ->check(CLI::IsMember({"auto", "rebuild", "repack"}));
   convert_cmd
       ->add_option("--packages-dir", convert.packages_dir,

@@ -13,7 +13,9 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "bootloader/device_names.hpp"
@@ -296,6 +298,39 @@ Result<DiskInfo> NativeDisk::describe_disk()
     r.loop = std::move(*loop);
   }
   return m_disk;
+}
+
+// The file system types the running kernel can mount (/proc/filesystems).
+static std::set<std::string> kernel_filesystems()
+{
+  std::set<std::string> out;
+  std::ifstream in("/proc/filesystems");
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t tab = line.rfind('\t');
+    out.insert(tab == std::string::npos ? line : line.substr(tab + 1));
+  }
+  return out;
+}
+
+std::vector<std::string> NativeDisk::unmountable_here() const
+{
+  std::vector<std::string> out;
+  auto known = kernel_filesystems();
+  for (const auto& f : m_disk.filesystems) {
+    if (!mountable(f.type) || known.count(f.type)) {
+      continue;
+    }
+    // A driver built as a module is loaded on demand; try it once.
+    ProcessOptions options;
+    options.timeout = std::chrono::seconds(30);
+    (void)run_process({"modprobe", "-q", f.type}, options);
+    known = kernel_filesystems();
+    if (!known.count(f.type)) {
+      out.push_back(f.type + " on " + f.device);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> NativeDisk::needs_device_mapper() const

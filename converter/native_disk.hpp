@@ -41,6 +41,9 @@ public:
   // File system types on the disk that need device-mapper or md ("LVM2_member", ...).
   std::vector<std::string> needs_device_mapper() const;
 
+  // The file systems on the disk this host's kernel cannot mount ("vfat on /dev/sda1").
+  std::vector<std::string> unmountable_here() const;
+
   // Devices holding an OS root (a release file in /etc).
   Result<std::vector<std::string>> find_roots();
 

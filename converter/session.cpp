@@ -157,6 +157,16 @@ std::optional<GuestSession> open_native(const Source& source, const std::string&
     log::progress("Notice: {} holds {}; using the libguestfs appliance", source.path, dm.front());
     return std::nullopt;
   }
+  if (auto missing = session.native->unmountable_here(); !missing.empty()) {
+    if (backend == Backend::native) {
+      fatal(ExitCode::unsupported_guest, "--backend native: this host's kernel cannot mount {}",
+            missing.front());
+    }
+    log::progress("Notice: this host's kernel cannot mount {} of {}; using the libguestfs "
+                  "appliance",
+                  missing.front(), source.path);
+    return std::nullopt;
+  }
   auto roots = session.native->find_roots();
   interrupt::check();
   if (!roots) {

@@ -1,0 +1,135 @@
+// Disks laid out as servers often are (images/phony-layout.sh): LVM with a separate /boot, md
+// RAID1, XFS on GPT with an EFI system partition. Inspected, and the LVM one converted, through
+// whichever backend rehost picks on this host.
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include <doctest/doctest.h>
+
+#include "tests/integration/phony.hpp"
+#include "tests/test_util.hpp"
+
+using namespace rehost::test;
+
+namespace {
+
+std::string layout_disk(const TempDir& dir, const std::string& layout, const std::string& tree)
+{
+  std::string out = dir.str() + "/" + layout + ".img";
+  must_run({std::string(REHOST_SOURCE_DIR) + "/images/phony-layout.sh", layout, tree, out});
+  return out;
+}
+
+bool has_filesystem(const nlohmann::json& j, const std::string& device, const std::string& type)
+{
+  const auto& all = j["disk"]["filesystems"];
+  return std::any_of(all.begin(), all.end(), [&](const nlohmann::json& f) {
+    return f["device"] == device && f["type"] == type;
+  });
+}
+
+std::string mounted_at(const nlohmann::json& j, const std::string& mountpoint)
+{
+  for (const auto& m : j["disk"]["mounts"]) {
+    if (m["mountpoint"] == mountpoint) {
+      return m["device"];
+    }
+  }
+  return {};
+}
+
+} // namespace
+
+TEST_SUITE("integration")
+{
+  TEST_CASE("an LVM root with a separate /boot is found, inspected and converted")
+  {
+    if (!have_tool_or_skip("guestfish") || !have_tool_or_skip("busybox")) {
+      return;
+    }
+    TempDir dir;
+    std::string source = layout_disk(dir, "lvm", write_runnable_debian(dir, "root"));
+    std::string before = sha256_of(source);
+    auto r = run_rehost({"inspect", "--json", source});
+    INFO("stderr:\n" << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j["os"]["id"] == "debian");
+    CHECK(j["disk"]["root"] == "/dev/vg0/root");
+    CHECK(mounted_at(j, "/boot") == "/dev/sda1");
+    CHECK(has_filesystem(j, "/dev/vg0/root", "ext4"));
+    CHECK(has_filesystem(j, "/dev/vg0/swap", "swap"));
+    CHECK(j["kernels"][0]["version"] == "6.1.0-13-amd64");
+    // The host may lack device-mapper; then the appliance assembles the volume group.
+    if (j["backend"] == "guestfs") {
+      CHECK(r.err.find("holds LVM2_member on /dev/sda2; using the libguestfs appliance")
+            != std::string::npos);
+    }
+
+    std::string output = dir.str() + "/out.qcow2";
+    std::string report = dir.str() + "/report.json";
+    auto c = run_rehost({"convert", source, "--target", "kvm", "-o", output, "--report", report});
+    INFO("convert stderr:\n" << c.err);
+    REQUIRE(c.exit_code == 0);
+    auto rep = nlohmann::json::parse(read_file(report));
+    CHECK(rep["validation"]["passed"] == true);
+    // /boot is named by UUID now; the root's LVM name is stable and stays.
+    bool boot_by_uuid = false;
+    bool root_kept = true;
+    for (const auto& a : rep["actions"]) {
+      for (const auto& ch : a["changes"]) {
+        if (ch["path"] == "/etc/fstab") {
+          std::string diff = ch["diff"];
+          boot_by_uuid = diff.find("+UUID=") != std::string::npos
+                         && diff.find("-/dev/sda1 /boot") != std::string::npos;
+          root_kept = diff.find("-/dev/mapper/vg0-root") == std::string::npos;
+        }
+      }
+    }
+    CHECK(boot_by_uuid);
+    CHECK(root_kept);
+    CHECK(sha256_of(source) == before);
+  }
+
+  TEST_CASE("an md RAID1 root is found and inspected")
+  {
+    if (!have_tool_or_skip("guestfish")) {
+      return;
+    }
+    TempDir dir;
+    std::string source = layout_disk(dir, "md", write_phony_debian(dir, "root"));
+    auto r = run_rehost({"inspect", "--json", source});
+    INFO("stderr:\n" << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j["os"]["id"] == "debian");
+    std::string root = j["disk"]["root"];
+    CHECK(root.rfind("/dev/md", 0) == 0);
+    CHECK(has_filesystem(j, root, "ext4"));
+    CHECK(j["disk"]["partition_tables"][0]["partitions"].size() == 2);
+  }
+
+  TEST_CASE("an XFS root on GPT with an EFI system partition is a UEFI guest")
+  {
+    if (!have_tool_or_skip("guestfish")) {
+      return;
+    }
+    TempDir dir;
+    std::string source = layout_disk(dir, "xfs", write_phony_debian(dir, "root"));
+    auto r = run_rehost({"inspect", "--json", source});
+    INFO("stderr:\n" << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j["disk"]["partition_tables"][0]["type"] == "gpt");
+    CHECK(j["disk"]["root"] == "/dev/sda2");
+    CHECK(has_filesystem(j, "/dev/sda2", "xfs"));
+    CHECK(has_filesystem(j, "/dev/sda1", "vfat"));
+    CHECK(mounted_at(j, "/boot/efi") == "/dev/sda1");
+    CHECK(j["boot"]["firmware"] == "uefi");
+    // A host kernel without vfat (or XFS) cannot mount the ESP; the appliance then does.
+    if (j["backend"] == "guestfs") {
+      CHECK(r.err.find("this host's kernel cannot mount") != std::string::npos);
+    }
+  }
+}
