@@ -215,6 +215,21 @@ TEST_SUITE("unit")
     CHECK(ms < 200);
   }
 
+  TEST_CASE("lint: a text yaml-cpp reads as endless documents is refused, not looped on")
+  {
+    // Found by fuzz_rules: yaml-cpp 0.7 reports document after document for this, forever.
+    auto start = std::chrono::steady_clock::now();
+    auto rule = parse_rule("!!nu,lttl", "loop.yaml");
+    auto target = parse_target("!!nu,lttl", "loop.yaml");
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    REQUIRE_FALSE(rule);
+    CHECK(rule.error().message.find("loop.yaml:1:") == 0);
+    CHECK(rule.error().message.find("more than 64 YAML documents; refused") != std::string::npos);
+    CHECK_FALSE(target);
+    CHECK(ms < 1000);
+  }
+
   TEST_CASE("a rule extends another: the base's match and actions come first")
   {
     test::TempDir tmp;
