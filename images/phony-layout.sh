@@ -4,15 +4,17 @@
 #         the logical volumes root (ext4) and swap
 #   md    MBR; /dev/sda1 and /dev/sda2 a RAID1 array (md0) holding an ext4 root
 #   xfs   GPT; /dev/sda1 an EFI system partition (vfat) at /boot/efi; /dev/sda2 an XFS root
+#   btrfs MBR; /dev/sda1 btrfs with the subvolumes root (the default), home, and a snapper
+#         snapshot of the root at root/.snapshots/1/snapshot
 # The tree's /etc/fstab is replaced by one naming these devices as the installer would have
 # (/dev/sdX for partitions, /dev/mapper names for LVM, /dev/md0). One libguestfs appliance
 # launch, so this works on hosts without device-mapper or md.
 #
-# usage: images/phony-layout.sh lvm|md|xfs TREE OUTPUT.img
+# usage: images/phony-layout.sh lvm|md|xfs|btrfs TREE OUTPUT.img
 set -euo pipefail
-layout=${1:?usage: phony-layout.sh lvm|md|xfs TREE OUTPUT.img}
-tree=${2:?usage: phony-layout.sh lvm|md|xfs TREE OUTPUT.img}
-out=${3:?usage: phony-layout.sh lvm|md|xfs TREE OUTPUT.img}
+layout=${1:?usage: phony-layout.sh lvm|md|xfs|btrfs TREE OUTPUT.img}
+tree=${2:?usage: phony-layout.sh lvm|md|xfs|btrfs TREE OUTPUT.img}
+out=${3:?usage: phony-layout.sh lvm|md|xfs|btrfs TREE OUTPUT.img}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/rehost-layout.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -58,7 +60,25 @@ mkfs xfs /dev/sda2
 mount /dev/sda2 /
 mkdir-p /boot/efi
 mount /dev/sda1 /boot/efi' ;;
-  *) echo "phony-layout.sh: unknown layout '$layout' (lvm, md, xfs)" >&2; exit 2 ;;
+  btrfs)
+    # As Fedora and openSUSE do: the root in a subvolume that is the default, /home in another,
+    # and a snapper snapshot of the root (a full copy of the OS, not a second one).
+    fstab='/dev/sda1 / btrfs subvol=root 0 0
+/dev/sda1 /home btrfs subvol=home 0 0'
+    size=256M
+    script='part-init /dev/sda mbr
+part-add /dev/sda p 2048 -2048
+mkfs btrfs /dev/sda1
+mount /dev/sda1 /
+btrfs-subvolume-create /root
+btrfs-subvolume-create /home
+btrfs-subvolume-create /root/.snapshots
+umount /
+mount-options subvol=root /dev/sda1 /'
+    after='mkdir-p /.snapshots/1
+btrfs-subvolume-snapshot / /.snapshots/1/snapshot
+btrfs-subvolume-set-default 256 /' ;;  # root, the first subvolume made
+  *) echo "phony-layout.sh: unknown layout '$layout' (lvm, md, xfs, btrfs)" >&2; exit 2 ;;
 esac
 
 cp -a "$tree" "$work/tree"
@@ -71,5 +91,6 @@ guestfish --rw --format=raw -a "$work/disk.img" <<EOF
 run
 $script
 tar-in $work/tree.tar /
+${after:-}
 EOF
 mv "$work/disk.img" "$out"

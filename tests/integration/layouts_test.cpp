@@ -1,6 +1,6 @@
 // Disks laid out as servers often are (images/phony-layout.sh): LVM with a separate /boot, md
-// RAID1, XFS on GPT with an EFI system partition. Inspected, and the LVM one converted, through
-// whichever backend rehost picks on this host.
+// RAID1, XFS on GPT with an EFI system partition, btrfs subvolumes with a snapper snapshot.
+// Inspected, and the LVM one converted, through whichever backend rehost picks on this host.
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
@@ -130,6 +130,27 @@ TEST_SUITE("integration")
     // A host kernel without vfat (or XFS) cannot mount the ESP; the appliance then does.
     if (j["backend"] == "guestfs") {
       CHECK(r.err.find("this host's kernel cannot mount") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("a btrfs root in a subvolume, with a snapper snapshot, is one OS")
+  {
+    if (!have_tool_or_skip("guestfish")) {
+      return;
+    }
+    TempDir dir;
+    std::string source = layout_disk(dir, "btrfs", write_phony_debian(dir, "root"));
+    for (std::string backend : {"guestfs", "auto"}) {
+      INFO("backend " << backend);
+      auto r = run_rehost({"--backend", backend, "inspect", "--json", source});
+      INFO("stderr:\n" << r.err);
+      REQUIRE(r.exit_code == 0);
+      auto j = nlohmann::json::parse(r.out);
+      CHECK(j["os"]["id"] == "debian");
+      CHECK(j["kernels"][0]["version"] == "6.1.0-13-amd64");
+      std::string root = j["disk"]["root"];
+      CHECK(root.find("/dev/sda1") != std::string::npos);
+      CHECK(root.find("snapshot") == std::string::npos);
     }
   }
 }
