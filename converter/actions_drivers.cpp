@@ -162,7 +162,15 @@ Result<void> carry_changes(ActionContext& c, const RepackStyle& style,
         image_path = style.config_in_image + rel;
       } else {
         image_path = change.path.substr(1);
-        if (!in_image.count(image_path)) {
+        // A new file joins the image when the tool copies its directory (the image holds
+        // others from it): a .link file in /etc/systemd/network, say.
+        std::string dir = image_path.substr(0, image_path.rfind('/') + 1);
+        bool copied_dir =
+            !dir.empty() && std::any_of(in_image.begin(), in_image.end(), [&](const auto& f) {
+              return f.size() > dir.size() && f.rfind(dir, 0) == 0
+                     && f.find('/', dir.size()) == std::string::npos;
+            });
+        if (!in_image.count(image_path) && !copied_dir) {
           continue; // not a file the image holds
         }
       }

@@ -198,14 +198,13 @@ std::optional<std::vector<YAML::Node>> load_yaml_documents(const std::string& te
     YAML::Parser parser(in);
     ExpansionCounter counter;
     // yaml-cpp 0.7 can report documents forever without reading on ("!!nu,lttl", found by
-    // fuzz_rules); a rule file is one document, a profile too.
+    // fuzz_rules); a rule file holds a few rules, a profile one document.
     constexpr int k_max_documents = 64;
     int documents = 0;
     while (parser.HandleNextDocument(counter)) {
       if (++documents > k_max_documents) {
-        problems.add(counter.mark(), fmt::format("more than {} YAML documents; refused "
-                                                 "(a rule file holds one)",
-                                                 k_max_documents));
+        problems.add(counter.mark(),
+                     fmt::format("more than {} YAML documents; refused", k_max_documents));
         return std::nullopt;
       }
       if (counter.too_big()) {

@@ -227,6 +227,7 @@ Result<InitramfsListing> list_initramfs(const std::string& data)
     if (pos >= data.size()) {
       break;
     }
+    listing.first_file.push_back(listing.files.size());
     if (is_newc(data, pos)) {
       NewcWalker walker(listing.files, true);
       auto used = walker.feed(data.data() + pos, data.size() - pos);

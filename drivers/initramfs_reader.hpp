@@ -20,6 +20,7 @@ struct InitramfsListing {
   std::vector<std::string> files;    // paths without a leading "./" or "/"
   std::vector<std::string> segments; // "cpio", "cpio+zstd", ... in order
   std::vector<size_t> offsets;       // where each segment starts in the image
+  std::vector<size_t> first_file;    // the index in `files` of each segment's first file
 };
 
 // Lists the initramfs held in `data`.

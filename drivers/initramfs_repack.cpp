@@ -136,6 +136,35 @@ la_ssize_t append_to_string(archive*, void* client, const void* buffer, size_t l
   return static_cast<la_ssize_t>(length);
 }
 
+// libarchive's message, which may be missing.
+std::string why(archive* a)
+{
+  const char* text = archive_error_string(a);
+  return text ? text : "unknown error";
+}
+
+// A path the image or the guest's modules.dep names, safe to join under a host directory: no
+// "..", no empty component, not absolute. Guests are untrusted.
+bool safe_relative(const std::string& path)
+{
+  if (path.empty() || path.front() == '/') {
+    return false;
+  }
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) {
+      end = path.size();
+    }
+    std::string part = path.substr(start, end - start);
+    if (part.empty() || part == "..") {
+      return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
 Entry new_entry(const std::string& path, mode_t type, mode_t perm, size_t size)
 {
   Entry e(archive_entry_new(), archive_entry_free);
@@ -191,10 +220,9 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
   if (work.path.empty()) {
     return fail("cannot create a work directory in /tmp: {}", std::strerror(errno));
   }
-  const std::string tree = work.path + "/root/" + base;
-  // depmod -b BASE reads BASE/lib/modules/VERSION.
-  const std::string depmod_base =
-      work.path + "/root" + (base.rfind("usr/", 0) == 0 ? std::string("/usr") : std::string());
+  // The module tree goes to ROOT/lib/modules/VERSION whatever the image's layout: where
+  // `depmod -b ROOT` reads it.
+  const std::string tree = work.path + "/root/lib/modules/" + input.version;
 
   auto open_main = [&]() -> Result<ReadArchive> {
     ReadArchive a(archive_read_new(), archive_read_free);
@@ -202,7 +230,7 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
     archive_read_support_format_cpio(a.get());
     if (archive_read_open_memory(a.get(), image.data() + main_at, image.size() - main_at)
         != ARCHIVE_OK) {
-      return fail("cannot read its main archive: {}", archive_error_string(a.get()));
+      return fail("cannot read its main archive: {}", why(a.get()));
     }
     return a;
   };
@@ -212,6 +240,7 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
   std::set<std::string> module_paths; // relative to base
   std::string load_list_content;
   bool has_load_list = false;
+  size_t entries = 0;
   {
     auto a = open_main();
     if (!a) {
@@ -221,6 +250,9 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
     int r;
     while ((r = archive_read_next_header(a->get(), &entry)) == ARCHIVE_OK) {
       std::string path = strip_dot_slash(archive_entry_pathname(entry));
+      if (!path.empty() && path != ".") {
+        ++entries;
+      }
       present.insert(path);
       bool regular = archive_entry_filetype(entry) == AE_IFREG;
       bool in_tree = path.rfind(base + "/", 0) == 0;
@@ -235,7 +267,7 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
       if (!content.empty()
           && archive_read_data(a->get(), content.data(), content.size())
                  != static_cast<la_ssize_t>(content.size())) {
-        return fail("cannot read {} from it: {}", path, archive_error_string(a->get()));
+        return fail("cannot read {} from it: {}", path, why(a->get()));
       }
       if (path == input.load_list) {
         load_list_content = std::move(content);
@@ -243,15 +275,33 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
         continue;
       }
       std::string rel = path.substr(base.size() + 1);
+      if (!safe_relative(rel)) {
+        return fail("it holds a module path that leaves the module directory: {}", path);
+      }
       if (rel.find(".ko") != std::string::npos) {
         module_paths.insert(rel);
       }
-      if (auto w = write_host_file(work.path + "/root/" + path, content); !w) {
+      if (auto w = write_host_file(tree + "/" + rel, content); !w) {
         return std::unexpected(w.error());
       }
     }
     if (r != ARCHIVE_EOF) {
-      return fail("damaged main archive: {}", archive_error_string(a->get()));
+      return fail("damaged main archive: {}", why(a->get()));
+    }
+  }
+  // libarchive stops at the first trailer; the kernel reads on. Rewriting only the first of
+  // several archives would drop the rest.
+  if (entries != listing->files.size() - listing->first_file.back()) {
+    return fail("its main segment holds more than one cpio archive");
+  }
+  // depmod's inputs the image lacks come from the kernel's tree.
+  for (const char* name : {"modules.order", "modules.builtin", "modules.builtin.modinfo"}) {
+    if (!fs::exists(tree + "/" + name)) {
+      if (auto bytes = input.read_module(name)) {
+        if (auto w = write_host_file(tree + "/" + name, *bytes); !w) {
+          return std::unexpected(w.error());
+        }
+      }
     }
   }
 
@@ -271,6 +321,9 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
     auto it = deps.find(name);
     if (it == deps.end()) {
       return {}; // built in, or not in this kernel: nothing to add
+    }
+    if (!safe_relative(it->second.path)) {
+      return fail("the kernel's modules.dep names a path outside its tree: {}", it->second.path);
     }
     adding.insert(name);
     for (const auto& d : it->second.deps) {
@@ -329,13 +382,14 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
   // The indexes, for the modules the image now holds.
   ProcessOptions options;
   options.timeout = std::chrono::seconds(120);
-  auto depmod = run_process({"depmod", "-b", depmod_base, input.version}, options);
+  auto depmod = run_process({"depmod", "-b", work.path + "/root", input.version}, options);
   if (!depmod || !depmod->ok()) {
     return fail("the host's depmod failed: {}", depmod ? depmod->err : depmod.error().message);
   }
   for (const auto& name : index_files()) {
     std::string file = tree + "/" + name;
-    if (fs::exists(file)) {
+    std::error_code ec;
+    if (fs::exists(file, ec)) {
       auto content = read_host_file(file);
       if (!content) {
         return std::unexpected(content.error());
@@ -344,17 +398,39 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
     }
   }
 
+  // A host depmod that cannot read these modules (a compression its kmod lacks) still exits 0,
+  // with dependencies missing: each added module must depend on what the kernel says.
+  {
+    auto fresh = parse_dep(replace[base + "/modules.dep"]);
+    for (const auto& name : result.added) {
+      std::set<std::string> want;
+      std::set<std::string> got;
+      for (const auto& d : deps[name].deps) {
+        want.insert(module_name(d));
+      }
+      for (const auto& d : fresh[name].deps) {
+        got.insert(module_name(d));
+      }
+      if (want != got) {
+        return fail("the host's depmod did not find the dependencies of {} (its kmod may not "
+                    "read these modules)",
+                    name);
+      }
+    }
+  }
+
   // Pass 2: the image again, with the changes.
   std::string out = image.substr(0, main_at);
   WriteArchive w(archive_write_new(), archive_write_free);
   archive_write_set_format_cpio_newc(w.get());
-  if (result.compression != "none") {
-    archive_write_add_filter(w.get(), filter_code(result.compression));
+  if (result.compression != "none"
+      && archive_write_add_filter(w.get(), filter_code(result.compression)) != ARCHIVE_OK) {
+    return fail("cannot write {} here: {}", result.compression, why(w.get()));
   }
   // No block padding: the kernel needs none, and this archive ends the image.
   archive_write_set_bytes_per_block(w.get(), 0);
   if (archive_write_open(w.get(), &out, nullptr, append_to_string, nullptr) != ARCHIVE_OK) {
-    return fail("cannot write the new archive: {}", archive_error_string(w.get()));
+    return fail("cannot write the new archive: {}", why(w.get()));
   }
   auto write_entry = [&](archive_entry* e, const std::string& content) -> Result<void> {
     archive_entry_set_size(e, static_cast<la_int64_t>(content.size()));
@@ -363,7 +439,7 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
             && archive_write_data(w.get(), content.data(), content.size())
                    != static_cast<la_ssize_t>(content.size()))) {
       return fail("cannot write {} into the new archive: {}", archive_entry_pathname(e),
-                  archive_error_string(w.get()));
+                  why(w.get()));
     }
     return {};
   };
@@ -396,8 +472,7 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
       if (archive_entry_filetype(entry) != AE_IFREG) {
         // Directories, devices, links: all in the header (a link's target too).
         if (archive_write_header(w.get(), entry) != ARCHIVE_OK) {
-          return fail("cannot write {} into the new archive: {}", path,
-                      archive_error_string(w.get()));
+          return fail("cannot write {} into the new archive: {}", path, why(w.get()));
         }
         continue;
       }
@@ -405,14 +480,14 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
       if (!content.empty()
           && archive_read_data(a->get(), content.data(), content.size())
                  != static_cast<la_ssize_t>(content.size())) {
-        return fail("cannot read {} from it: {}", path, archive_error_string(a->get()));
+        return fail("cannot read {} from it: {}", path, why(a->get()));
       }
       if (auto ok = write_entry(entry, content); !ok) {
         return std::unexpected(ok.error());
       }
     }
     if (r != ARCHIVE_EOF) {
-      return fail("damaged main archive: {}", archive_error_string(a->get()));
+      return fail("damaged main archive: {}", why(a->get()));
     }
   }
   // New files, after the directories they need.
@@ -431,8 +506,7 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
       if (present.insert(dir).second) {
         auto e = new_entry(dir, AE_IFDIR, 0755, 0);
         if (archive_write_header(w.get(), e.get()) != ARCHIVE_OK) {
-          return fail("cannot write {} into the new archive: {}", dir,
-                      archive_error_string(w.get()));
+          return fail("cannot write {} into the new archive: {}", dir, why(w.get()));
         }
       }
     }
@@ -443,7 +517,7 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
     present.insert(path);
   }
   if (archive_write_close(w.get()) != ARCHIVE_OK) {
-    return fail("cannot finish the new archive: {}", archive_error_string(w.get()));
+    return fail("cannot finish the new archive: {}", why(w.get()));
   }
   result.image = std::move(out);
   return result;

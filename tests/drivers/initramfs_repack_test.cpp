@@ -4,6 +4,8 @@
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 
 #include <doctest/doctest.h>
@@ -102,7 +104,34 @@ const Member* find(const std::vector<Member>& members, const std::string& path)
   return it == members.end() ? nullptr : &*it;
 }
 
-const std::string k_mods = "usr/lib/modules/6.1.0-13-amd64";
+// A Debian kernel installed on this host (setup installs linux-image-amd64 for the appliance):
+// its real modules, since depmod must read their symbols to find dependencies.
+std::string host_kernel()
+{
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/lib/modules", ec)) {
+    if (std::filesystem::exists(e.path() / "kernel/drivers/nvme/host/nvme.ko")
+        && std::filesystem::exists(e.path() / "modules.dep")) {
+      return e.path().filename().string();
+    }
+  }
+  return {};
+}
+
+bool host_kernel_or_skip()
+{
+  if (!host_kernel().empty()) {
+    return rehost::test::have_tool_or_skip("depmod");
+  }
+  const char* ci = std::getenv("CI");
+  if (ci && std::string(ci) == "true") {
+    FAIL("CI: no kernel with uncompressed modules under /lib/modules (scripts/setup installs one)");
+  }
+  MESSAGE("skipped: no kernel with uncompressed modules under /lib/modules");
+  return false;
+}
+
+const std::string k_mods = "usr/lib/modules/" + host_kernel();
 
 // An initramfs-tools image as a VMware server has it: MODULES=dep, no NVMe, early microcode.
 std::string vmware_image(const std::string& filter, std::string* early_out = nullptr)
@@ -139,17 +168,19 @@ std::string vmware_image(const std::string& filter, std::string* early_out = nul
   return early + main;
 }
 
+std::string host_module(const std::string& rel)
+{
+  return rehost::test::read_file("/lib/modules/" + host_kernel() + "/" + rel);
+}
+
 RepackInput nitro_input()
 {
   RepackInput in;
-  in.version = "6.1.0-13-amd64";
-  in.modules_dep = "kernel/drivers/scsi/vmw_pvscsi.ko:\n"
-                   "kernel/drivers/nvme/host/nvme.ko: kernel/drivers/nvme/host/nvme-core.ko\n"
-                   "kernel/drivers/nvme/host/nvme-core.ko:\n"
-                   "kernel/drivers/net/ethernet/amazon/ena/ena.ko:\n";
-  in.drivers = {"nvme", "nvme_core", "ena", "virtio_pci"}; // virtio_pci: built in
+  in.version = host_kernel();
+  in.modules_dep = host_module("modules.dep");
+  in.drivers = {"nvme", "nvme_core", "ena", "virtio_no_such_driver"}; // the last: not there
   in.read_module = [](const std::string& rel) -> rehost::Result<std::string> {
-    return "module " + rel;
+    return host_module(rel);
   };
   in.load_list = "conf/modules";
   in.replace["conf/conf.d/resume"] = "RESUME=UUID=3d5f84a5\n";
@@ -164,7 +195,7 @@ TEST_SUITE("unit")
   TEST_CASE("repack: the target's drivers, their dependencies and the changed files go into the "
             "image; the early segment and the rest stay")
   {
-    if (!rehost::test::have_tool_or_skip("depmod")) {
+    if (!host_kernel_or_skip()) {
       return;
     }
     for (const char* filter : {"zstd", "gzip", ""}) {
@@ -178,13 +209,21 @@ TEST_SUITE("unit")
       auto listing = list_initramfs(r->image);
       REQUIRE(listing);
       CHECK(listing->segments.back() == (*filter ? std::string("cpio+") + filter : "cpio"));
-      // Dependencies first; a built-in driver is not a file to add.
-      CHECK(r->added == std::vector<std::string>{"nvme_core", "nvme", "ena"});
+      // Dependencies first (nvme needs nvme-core and the T10 PI code); a driver the kernel
+      // lacks is not added.
+      auto at = [&](const std::string& name) {
+        return std::find(r->added.begin(), r->added.end(), name) - r->added.begin();
+      };
+      CHECK(r->added.size() >= 4);
+      CHECK(at("nvme_core") < at("nvme"));
+      CHECK(at("t10_pi") < at("nvme"));
+      CHECK(at("nvme") < static_cast<long>(r->added.size()));
+      CHECK(at("ena") < static_cast<long>(r->added.size()));
       CHECK(r->loaded == std::vector<std::string>{"nvme", "nvme_core", "ena"});
       auto m = members_of(r->image);
       const Member* nvme = find(m, k_mods + "/kernel/drivers/nvme/host/nvme.ko");
       REQUIRE(nvme);
-      CHECK(nvme->content == "module kernel/drivers/nvme/host/nvme.ko");
+      CHECK(nvme->content == host_module("kernel/drivers/nvme/host/nvme.ko"));
       CHECK(find(m, k_mods + "/kernel/drivers/nvme/host/nvme-core.ko"));
       CHECK(find(m, k_mods + "/kernel/drivers/net/ethernet/amazon/ena/ena.ko"));
       // The kernel creates no missing parents: each new directory comes before its files.
@@ -213,7 +252,8 @@ TEST_SUITE("unit")
       // The indexes are depmod's, for the modules now there; the stale one is gone or new.
       REQUIRE(find(m, k_mods + "/modules.dep"));
       const std::string& dep = find(m, k_mods + "/modules.dep")->content;
-      CHECK(dep.find("kernel/drivers/nvme/host/nvme.ko:") != std::string::npos);
+      CHECK(dep.find("kernel/drivers/nvme/host/nvme.ko: kernel/drivers/nvme/host/nvme-core.ko")
+            != std::string::npos);
       CHECK(dep.find("kernel/drivers/scsi/vmw_pvscsi.ko:") != std::string::npos);
       const Member* alias = find(m, k_mods + "/modules.alias.bin");
       CHECK((!alias || alias->content != "stale index"));
@@ -225,7 +265,7 @@ TEST_SUITE("unit")
 
   TEST_CASE("repack: an image whose drivers are all there only gets its changed files")
   {
-    if (!rehost::test::have_tool_or_skip("depmod")) {
+    if (!host_kernel_or_skip()) {
       return;
     }
     RepackInput in = nitro_input();
@@ -241,6 +281,9 @@ TEST_SUITE("unit")
 
   TEST_CASE("repack: what it cannot write again or read is an error naming why")
   {
+    if (!host_kernel_or_skip()) {
+      return;
+    }
     auto xz = repack_initramfs(vmware_image("xz"), nitro_input());
     REQUIRE_FALSE(xz);
     CHECK(xz.error().message.find("cpio+xz") != std::string::npos);
@@ -249,14 +292,65 @@ TEST_SUITE("unit")
     auto none = repack_initramfs(vmware_image("zstd"), other);
     REQUIRE_FALSE(none);
     CHECK(none.error().message == "it holds no modules of kernel 5.10.0-1-amd64");
+    // A host depmod that finds no dependencies (here: modules it cannot read) is caught.
+    RepackInput unreadable_by_depmod = nitro_input();
+    unreadable_by_depmod.read_module = [](const std::string& rel) -> rehost::Result<std::string> {
+      return rel.ends_with(".ko") ? "not an ELF file" : host_module(rel);
+    };
+    auto blind = repack_initramfs(vmware_image("zstd"), unreadable_by_depmod);
+    REQUIRE_FALSE(blind);
+    CHECK(blind.error().message.find("the host's depmod did not find the dependencies of")
+          != std::string::npos);
     RepackInput unreadable = nitro_input();
     unreadable.read_module = [](const std::string& rel) -> rehost::Result<std::string> {
       return rehost::fail("{}: Input/output error", rel);
     };
     auto broken = repack_initramfs(vmware_image("zstd"), unreadable);
     REQUIRE_FALSE(broken);
-    CHECK(broken.error().message.find("cannot read kernel/drivers/nvme/host/nvme-core.ko")
-          != std::string::npos);
+    CHECK(broken.error().message.find("cannot read kernel/") != std::string::npos);
     CHECK_FALSE(repack_initramfs("garbage", nitro_input()));
+  }
+
+  TEST_CASE("repack: paths that leave the module tree and second archives are refused")
+  {
+    if (!host_kernel_or_skip()) {
+      return;
+    }
+    // An image entry that climbs out of the module directory would be written on the host.
+    std::string climbing = make_archive(
+        {{k_mods + "/kernel/a.ko", "a"}, {k_mods + "/../../../../../tmp/rehost-escape", "x"}},
+        "gzip");
+    auto out = repack_initramfs(climbing, nitro_input());
+    REQUIRE_FALSE(out);
+    CHECK(out.error().message.find("leaves the module directory") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists("/tmp/rehost-escape"));
+    // So would a modules.dep path of the guest's kernel.
+    RepackInput hostile = nitro_input();
+    hostile.modules_dep = "../../../../tmp/rehost-escape/nvme.ko:\n";
+    hostile.drivers = {"nvme"};
+    auto dep = repack_initramfs(vmware_image("gzip"), hostile);
+    REQUIRE_FALSE(dep);
+    CHECK(dep.error().message.find("outside its tree") != std::string::npos);
+    // Two archives in one compressed stream: libarchive reads only the first; the kernel both.
+    std::string first = make_archive({{k_mods + "/kernel/a.ko", "a"}}, "");
+    std::string second = make_archive({{"etc/second", "b"}}, "");
+    std::unique_ptr<archive, decltype(&archive_write_free)> w(archive_write_new(),
+                                                              archive_write_free);
+    archive_write_set_format_raw(w.get());
+    archive_write_add_filter_gzip(w.get());
+    std::string gz(1 << 20, '\0');
+    size_t used = 0;
+    archive_write_open_memory(w.get(), gz.data(), gz.size(), &used);
+    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
+                                                                    archive_entry_free);
+    archive_entry_set_filetype(e.get(), AE_IFREG);
+    archive_write_header(w.get(), e.get());
+    std::string both = first + second;
+    archive_write_data(w.get(), both.data(), both.size());
+    archive_write_close(w.get());
+    gz.resize(used);
+    auto two = repack_initramfs(gz, nitro_input());
+    REQUIRE_FALSE(two);
+    CHECK(two.error().message == "its main segment holds more than one cpio archive");
   }
 }
