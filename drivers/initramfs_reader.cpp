@@ -46,17 +46,6 @@ uint64_t align4(uint64_t n)
   return (n + 3) & ~uint64_t(3);
 }
 
-std::string normalise(std::string p)
-{
-  while (p.rfind("./", 0) == 0) {
-    p.erase(0, 2);
-  }
-  while (!p.empty() && p.front() == '/') {
-    p.erase(0, 1);
-  }
-  return p;
-}
-
 // Walks newc cpio archives in a byte stream fed in pieces, as the kernel does: headers, names,
 // data skipped unread, zeros between archives. Only a header and a name are ever buffered, and a
 // name is at most k_max_name bytes, so a hostile size field costs nothing.
@@ -126,7 +115,7 @@ public:
           m_done = m_stop_at_trailer;
           break;
         }
-        name = normalise(std::move(name));
+        name = image_path(std::move(name));
         if (!name.empty() && name != ".") {
           m_files.push_back(std::move(name));
         }
@@ -214,6 +203,17 @@ Result<std::string> list_compressed(const char* data, size_t size, std::vector<s
 }
 
 } // namespace
+
+std::string image_path(std::string p)
+{
+  while (p.rfind("./", 0) == 0) {
+    p.erase(0, 2);
+  }
+  while (!p.empty() && p.front() == '/') {
+    p.erase(0, 1);
+  }
+  return p;
+}
 
 Result<InitramfsListing> list_initramfs(const std::string& data)
 {

@@ -23,6 +23,9 @@ struct InitramfsListing {
   std::vector<size_t> first_file;    // the index in `files` of each segment's first file
 };
 
+// A cpio member name as listings give it: without leading "./" or "/".
+std::string image_path(std::string path);
+
 // Lists the initramfs held in `data`.
 Result<InitramfsListing> list_initramfs(const std::string& data);
 

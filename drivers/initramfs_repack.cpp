@@ -41,17 +41,6 @@ const std::set<std::string>& index_files()
   return names;
 }
 
-std::string strip_dot_slash(std::string p)
-{
-  while (p.rfind("./", 0) == 0) {
-    p.erase(0, 2);
-  }
-  while (!p.empty() && p.front() == '/') {
-    p.erase(0, 1);
-  }
-  return p;
-}
-
 // A workspace directory removed with everything in it.
 struct TempTree {
   std::string path;
@@ -249,7 +238,7 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
     archive_entry* entry = nullptr;
     int r;
     while ((r = archive_read_next_header(a->get(), &entry)) == ARCHIVE_OK) {
-      std::string path = strip_dot_slash(archive_entry_pathname(entry));
+      std::string path = image_path(archive_entry_pathname(entry));
       if (!path.empty() && path != ".") {
         ++entries;
       }
@@ -453,7 +442,7 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
     int r;
     std::string content;
     while ((r = archive_read_next_header(a->get(), &entry)) == ARCHIVE_OK) {
-      std::string path = strip_dot_slash(archive_entry_pathname(entry));
+      std::string path = image_path(archive_entry_pathname(entry));
       if (input.remove.count(path)) {
         continue;
       }
