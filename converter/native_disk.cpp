@@ -14,7 +14,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -22,6 +24,7 @@
 #include "bootloader/fstab.hpp"
 #include "converter/interrupt.hpp"
 #include "converter/log.hpp"
+#include "converter/lvm_metadata.hpp"
 #include "converter/os_identity.hpp"
 #include "converter/partition_table.hpp"
 #include "converter/process.hpp"
@@ -60,10 +63,95 @@ bool mountable(const std::string& type)
   return linux_root_candidate(type) || type == "vfat";
 }
 
-// "/dev/sda1" -> "/dev/rehost-sda1" (see describe_disk).
+// "VG-LV", as device-mapper names an LV: each '-' inside a name doubled.
+std::string mapper_name(const std::string& vg, const std::string& lv)
+{
+  auto escape = [](const std::string& name) {
+    std::string out;
+    for (char c : name) {
+      out += c;
+      if (c == '-') {
+        out += '-';
+      }
+    }
+    return out;
+  };
+  return escape(vg) + "-" + escape(lv);
+}
+
+// "/dev/sda1" -> "/dev/rehost-sda1", "/dev/vg0/root" -> "/dev/rehost-vg0-root" (see
+// describe_disk).
 std::string view_device(const std::string& device)
 {
-  return "/dev/rehost-" + device.substr(5);
+  std::string name = device.substr(5);
+  if (size_t slash = name.find('/'); slash != std::string::npos) {
+    name = mapper_name(name.substr(0, slash), name.substr(slash + 1));
+  }
+  return "/dev/rehost-" + name;
+}
+
+// The libguestfs name of the LV a guest names "/dev/mapper/VG-LV" or "/dev/VG/LV", or "".
+std::string logical_volume_name(const std::string& spec)
+{
+  const std::string mapper = "/dev/mapper/";
+  if (spec.rfind(mapper, 0) == 0) {
+    // A single '-' separates VG and LV; inside names it is doubled.
+    std::string vg, lv;
+    std::string name = spec.substr(mapper.size());
+    bool in_lv = false;
+    for (size_t i = 0; i < name.size(); ++i) {
+      if (name[i] == '-' && i + 1 < name.size() && name[i + 1] == '-') {
+        (in_lv ? lv : vg) += '-';
+        ++i;
+      } else if (name[i] == '-' && !in_lv) {
+        in_lv = true;
+      } else {
+        (in_lv ? lv : vg) += name[i];
+      }
+    }
+    return in_lv && !vg.empty() && !lv.empty() ? "/dev/" + vg + "/" + lv : "";
+  }
+  if (spec.rfind("/dev/", 0) == 0 && std::count(spec.begin(), spec.end(), '/') == 3) {
+    return spec;
+  }
+  return "";
+}
+
+// What blkid finds in `size` bytes at `offset` of `file`, named `device`.
+std::optional<Filesystem> probe_filesystem(const std::string& file, const std::string& device,
+                                           uint64_t offset, uint64_t size)
+{
+  ProcessOptions options;
+  options.timeout = std::chrono::seconds(60);
+  auto probe = run_process({"blkid", "-p", "-o", "export", "-O", std::to_string(offset), "-S",
+                            std::to_string(size), file},
+                           options);
+  if (!probe || probe->exit_status == 2) {
+    return std::nullopt; // nothing recognisable
+  }
+  Filesystem f;
+  f.device = device;
+  std::istringstream lines(probe->out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      continue;
+    }
+    std::string key = line.substr(0, eq);
+    std::string value = line.substr(eq + 1);
+    if (key == "TYPE") {
+      f.type = value;
+    } else if (key == "UUID") {
+      f.uuid = value;
+    } else if (key == "LABEL") {
+      f.label = value;
+    }
+  }
+  if (f.type.empty()) {
+    return std::nullopt;
+  }
+  return f;
 }
 
 // An O_PATH descriptor of a directory inside `root`, resolved as the guest would.
@@ -220,11 +308,12 @@ Result<DiskInfo> NativeDisk::describe_disk()
     return bytes;
   };
   auto table = read_partition_table("/dev/sda", size, reader);
-  close(fd);
   if (!table) {
+    close(fd);
     return std::unexpected(table.error());
   }
   m_regions.clear();
+  m_lvm_problems.clear();
   for (const auto& p : table->partitions) {
     if (p.kind != "extended") {
       m_regions.push_back({"/dev/sda" + std::to_string(p.number), p.start, p.size});
@@ -236,38 +325,12 @@ Result<DiskInfo> NativeDisk::describe_disk()
   m_disk = DiskInfo{};
   m_disk.tables.push_back(std::move(*table));
   for (const auto& r : m_regions) {
-    ProcessOptions options;
-    options.timeout = std::chrono::seconds(60);
-    auto probe = run_process({"blkid", "-p", "-o", "export", "-O", std::to_string(r.offset), "-S",
-                              std::to_string(r.size), file},
-                             options);
-    if (!probe || probe->exit_status == 2) {
-      continue; // nothing recognisable
+    if (auto f = probe_filesystem(file, r.device, r.offset, r.size)) {
+      m_disk.filesystems.push_back(std::move(*f));
     }
-    Filesystem f;
-    f.device = r.device;
-    std::istringstream lines(probe->out);
-    std::string line;
-    while (std::getline(lines, line)) {
-      size_t eq = line.find('=');
-      if (eq == std::string::npos) {
-        continue;
-      }
-      std::string key = line.substr(0, eq);
-      std::string value = line.substr(eq + 1);
-      if (key == "TYPE") {
-        f.type = value;
-      } else if (key == "UUID") {
-        f.uuid = value;
-      } else if (key == "LABEL") {
-        f.label = value;
-      }
-    }
-    if (f.type.empty()) {
-      continue;
-    }
-    m_disk.filesystems.push_back(std::move(f));
   }
+  add_logical_volumes(reader, size);
+  close(fd);
   // Every file system gets its loop device now, and a node in the view's /dev named
   // /dev/rehost-sda1 after the guest's device: mounts then show that as their source.
   // grub-mkconfig refuses loop devices backed by files (10_linux), and grub-probe takes
@@ -298,6 +361,89 @@ Result<DiskInfo> NativeDisk::describe_disk()
     r.loop = std::move(*loop);
   }
   return m_disk;
+}
+
+void NativeDisk::add_logical_volumes(
+    const std::function<Result<std::string>(uint64_t, size_t)>& reader, uint64_t disk_size)
+{
+  // Each physical volume's label and newest metadata; a VG on several PVs has its text on each.
+  std::map<std::string, lvm::VolumeGroup> groups;
+  std::map<std::string, uint64_t> pv_offsets; // by PV UUID
+  struct Pv {
+    std::string device;
+    uint64_t offset;
+  };
+  std::vector<Pv> pvs;
+  for (const auto& f : m_disk.filesystems) {
+    if (f.type == "LVM2_member") {
+      pvs.push_back({f.device, region(f.device)->offset});
+    }
+  }
+  for (const auto& r : pvs) {
+    auto head = reader(r.offset, 2048);
+    auto label = head ? lvm::parse_label(*head) : std::unexpected(head.error());
+    if (!label) {
+      m_lvm_problems.push_back(r.device + ": " + label.error().message);
+      continue;
+    }
+    pv_offsets[label->pv_uuid] = r.offset;
+    std::optional<lvm::VolumeGroup> vg;
+    std::string why = "it has no metadata area";
+    for (size_t i = 0; i < label->metadata_areas.size() && !vg; ++i) {
+      auto in_pv = [&](uint64_t offset, size_t count) { return reader(r.offset + offset, count); };
+      auto text =
+          lvm::read_metadata_text(in_pv, label->metadata_areas[i], label->metadata_sizes[i]);
+      auto parsed = text ? lvm::parse_metadata(*text) : std::unexpected(text.error());
+      if (parsed) {
+        vg = std::move(*parsed);
+      } else {
+        why = parsed.error().message;
+      }
+    }
+    if (!vg) {
+      m_lvm_problems.push_back(r.device + ": " + why);
+      continue;
+    }
+    auto known = groups.find(vg->name);
+    if (known == groups.end()) {
+      groups.emplace(vg->name, std::move(*vg));
+    } else if (known->second.id != vg->id) {
+      m_lvm_problems.push_back(fmt::format("two volume groups named {}", vg->name));
+    } else if (vg->seqno > known->second.seqno) {
+      known->second = std::move(*vg);
+    }
+  }
+  // Each LV that is one run of the disk is a region like a partition. The others would need
+  // device-mapper, and writing around some of them (a snapshot's origin) is not safe: the
+  // whole disk then goes to the appliance.
+  const std::string file = m_export.path();
+  for (const auto& [name, vg] : groups) {
+    for (const auto& lv : vg.lvs) {
+      auto ranges = lvm::disk_ranges(vg, lv, pv_offsets);
+      if (!ranges) {
+        m_lvm_problems.push_back(ranges.error().message);
+        continue;
+      }
+      if (ranges->size() != 1) {
+        m_lvm_problems.push_back(fmt::format("{}/{} is in {} separate parts of the disk", vg.name,
+                                             lv.name, ranges->size()));
+        continue;
+      }
+      if (!lv.visible()) {
+        continue;
+      }
+      Region r{lvm::device_name(vg, lv), ranges->front().offset, ranges->front().size};
+      if (r.offset + r.size > disk_size) {
+        m_lvm_problems.push_back(
+            fmt::format("{}/{} runs past the end of the disk", vg.name, lv.name));
+        continue;
+      }
+      if (auto f = probe_filesystem(file, r.device, r.offset, r.size)) {
+        m_disk.filesystems.push_back(std::move(*f));
+      }
+      m_regions.push_back(std::move(r));
+    }
+  }
 }
 
 // The file system types the running kernel can mount (/proc/filesystems).
@@ -335,10 +481,11 @@ std::vector<std::string> NativeDisk::unmountable_here() const
 
 std::vector<std::string> NativeDisk::needs_device_mapper() const
 {
-  std::vector<std::string> out;
+  // LVM volumes that are one run of the disk are read without device-mapper (describe_disk).
+  std::vector<std::string> out = m_lvm_problems;
   for (const auto& f : m_disk.filesystems) {
     // LUKS is not here: without a key (rehost takes none) the appliance could not open it either.
-    if (f.type == "LVM2_member" || f.type == "linux_raid_member" || f.type == "ddf_raid_member"
+    if (f.type == "linux_raid_member" || f.type == "ddf_raid_member"
         || f.type == "isw_raid_member") {
       out.push_back(f.type + " on " + f.device);
     }
@@ -459,6 +606,8 @@ Result<void> NativeDisk::mount_root(const std::string& root, DiskInfo& disk)
       if (auto appliance = bootloader::appliance_name(name)) {
         f = m_disk.by_device(*appliance);
       }
+    } else if (auto lv = logical_volume_name(e.spec()); !lv.empty()) {
+      f = m_disk.by_device(lv);
     }
     if (f && mountable(f->type) && f->device != root) {
       wanted.push_back({mp, f});
@@ -504,8 +653,14 @@ std::unique_ptr<Guest> NativeDisk::guest(const std::string& firmware)
   for (const auto& r : m_regions) {
     if (!r.loop.path().empty()) {
       const Filesystem* f = m_disk.by_device(r.device);
-      options.devices.push_back(
-          {view_device(r.device).substr(5), r.loop.path(), f ? f->uuid : "", f ? f->label : ""});
+      SandboxDevice d{
+          view_device(r.device).substr(5), r.loop.path(), f ? f->uuid : "", f ? f->label : "", {}};
+      // An LV also under the names the guest's tools use (names checked in lvm_metadata).
+      if (std::string name = r.device.substr(5); name.find('/') != std::string::npos) {
+        size_t slash = name.find('/');
+        d.aliases = {"mapper/" + mapper_name(name.substr(0, slash), name.substr(slash + 1)), name};
+      }
+      options.devices.push_back(std::move(d));
     }
   }
   (*guest)->set_runner(

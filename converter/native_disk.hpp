@@ -12,10 +12,17 @@
 //
 // Trust: guest paths are resolved with openat2(RESOLVE_IN_ROOT) (DirGuest), mount points from
 // the guest's fstab included, so no guest symlink leads to a host path; guest programs run only
-// through sandbox.hpp. Disks that need device-mapper (LVM, md) are not handled here: the
-// caller falls back to libguestfs. Encrypted volumes are left closed, as in every backend.
+// through sandbox.hpp.
+//
+// LVM without device-mapper: the volume groups' metadata is read from the disk
+// (lvm_metadata.hpp), and each logical volume that is one run of the disk (linear, in one
+// piece, as installers make them) gets a loop device like a partition, named /dev/VG/LV as
+// libguestfs names it. Disks with other LVs (thin, RAID, snapshots, or an LV in several pieces)
+// and md arrays are not handled here: the caller falls back to libguestfs. Encrypted volumes
+// are left closed, as in every backend.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,7 +45,8 @@ public:
   // Partition tables (libparted) and file systems (blkid), named as libguestfs names them.
   Result<DiskInfo> describe_disk();
 
-  // File system types on the disk that need device-mapper or md ("LVM2_member", ...).
+  // What on the disk needs device-mapper or md ("linux_raid_member on /dev/sda1", "vg0/pool
+  // is not linear ..."); empty when the native backend can read all of it.
   std::vector<std::string> needs_device_mapper() const;
 
   // The file systems on the disk this host's kernel cannot mount ("vfat on /dev/sda1").
@@ -72,12 +80,16 @@ private:
   Result<void> mount_region(const Region& region, const std::string& fstype,
                             const std::string& target, bool read_only);
   Region* region(const std::string& device);
+  // The logical volumes of the disk's LVM physical volumes, as regions and file systems.
+  void add_logical_volumes(const std::function<Result<std::string>(uint64_t, size_t)>& reader,
+                           uint64_t disk_size);
 
   DiskAccess m_access = DiskAccess::read_only;
   std::string m_workdir;
   std::string m_scratch_overlay; // throwaway overlay for read-only access
   BlockExport m_export;
   std::vector<Region> m_regions;
+  std::vector<std::string> m_lvm_problems; // LVM the native backend cannot read
   DiskInfo m_disk;
   std::string m_view;                // workdir/view: dev/, proc/, root/, probe/
   std::vector<std::string> m_mounts; // host paths, in mount order

@@ -126,6 +126,24 @@ int sandbox_init(const SandboxOptions& o, const std::vector<std::string>& argv)
       if (!d.label.empty() && d.label.find('/') == std::string::npos) {
         (void)!symlink(("../../" + d.name).c_str(), (dev + "/disk/by-label/" + d.label).c_str());
       }
+      for (const auto& alias : d.aliases) {
+        size_t slash = alias.find('/');
+        std::string dir = alias.substr(0, slash);
+        std::string file = slash == std::string::npos ? "" : alias.substr(slash + 1);
+        auto plain = [](const std::string& part) {
+          return !part.empty() && part != "." && part != ".."
+                 && part.find('/') == std::string::npos;
+        };
+        if (!plain(dir) || !plain(file) || dir == "disk") {
+          continue;
+        }
+        // Never through a link already there (/dev/fd leads to /proc).
+        struct stat dst;
+        mkdir((dev + "/" + dir).c_str(), 0755);
+        if (lstat((dev + "/" + dir).c_str(), &dst) == 0 && S_ISDIR(dst.st_mode)) {
+          (void)!symlink(("../" + d.name).c_str(), (dev + "/" + alias).c_str());
+        }
+      }
     }
     (void)!symlink("/proc/self/fd", (dev + "/fd").c_str());
     (void)!symlink("/proc/self/fd/0", (dev + "/stdin").c_str());

@@ -30,6 +30,8 @@ struct SandboxDevice {
   std::string host_path; // the block device behind it: "/dev/loop3"
   std::string uuid;      // file system UUID and label, for /dev/disk/by-uuid and by-label
   std::string label;
+  // Other names in /dev, "DIR/NAME" ("mapper/vg0-root", "vg0/root"), made as links to it.
+  std::vector<std::string> aliases;
 };
 
 struct SandboxOptions {

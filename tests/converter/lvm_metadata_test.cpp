@@ -1,0 +1,273 @@
+// LVM2 metadata read from the bytes of a physical volume. tests/data/lvm/pv-two-segments.bin is
+// the first 10 KiB of a real PV made by LVM 2.03.16 (in a libguestfs appliance): volume group
+// vg-data with 4 MiB extents, root made of 2 extents then resized to 3 (so its third extent lies
+// after swap's), and swap of 1 extent.
+#include <cstring>
+
+#include <doctest/doctest.h>
+
+#include "converter/lvm_metadata.hpp"
+#include "tests/test_util.hpp"
+
+using namespace rehost;
+using namespace rehost::test;
+
+namespace {
+
+const uint64_t MiB = 1 << 20;
+
+std::string real_pv()
+{
+  return read_file(std::string(REHOST_SOURCE_DIR) + "/tests/data/lvm/pv-two-segments.bin");
+}
+
+lvm::Reader reader_of(const std::string& bytes)
+{
+  return [&bytes](uint64_t offset, size_t count) -> Result<std::string> {
+    if (offset >= bytes.size()) {
+      return std::string();
+    }
+    return bytes.substr(offset, count);
+  };
+}
+
+void put32(std::string& s, size_t at, uint32_t v)
+{
+  for (int i = 0; i < 4; ++i) {
+    s[at + i] = static_cast<char>(v >> (8 * i));
+  }
+}
+
+void put64(std::string& s, size_t at, uint64_t v)
+{
+  for (int i = 0; i < 8; ++i) {
+    s[at + i] = static_cast<char>(v >> (8 * i));
+  }
+}
+
+const lvm::LogicalVolume& lv_named(const lvm::VolumeGroup& vg, const std::string& name)
+{
+  for (const auto& lv : vg.lvs) {
+    if (lv.name == name) {
+      return lv;
+    }
+  }
+  FAIL("no LV " << name);
+  throw 0;
+}
+
+// A VG text with one PV (1 MiB pe_start, 100 extents of 4 MiB) and the given LV sections.
+std::string vg_text(const std::string& lvs)
+{
+  return "vg0 {\nid = \"vgid\"\nseqno = 7\nextent_size = 8192\n"
+         "physical_volumes {\npv0 {\nid = \"AAAAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGGGG\"\n"
+         "pe_start = 2048\npe_count = 100\n}\n}\nlogical_volumes {\n"
+         + lvs + "}\n}\n";
+}
+
+const std::map<std::string, uint64_t> k_pv_at_1g = {
+    {"AAAAAABBBBCCCCDDDDEEEEFFFFGGGGGG", 1024 * MiB}};
+
+} // namespace
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("lvm: the label of a real physical volume names its UUID and metadata area")
+  {
+    auto label = lvm::parse_label(real_pv().substr(0, 2048));
+    REQUIRE_MESSAGE(label, label.error().message);
+    CHECK(label->pv_uuid == "BmcYyqFyF3QgJDhykZitifDP1m4nudOX");
+    CHECK(label->device_size == 64 * MiB);
+    REQUIRE(label->metadata_areas.size() == 1);
+    CHECK(label->metadata_areas[0] == 4096);
+    CHECK(label->metadata_sizes[0] == 1044480);
+  }
+
+  TEST_CASE("lvm: a damaged label or none at all is an error")
+  {
+    std::string pv = real_pv().substr(0, 2048);
+    std::string damaged = pv;
+    damaged[512 + 100] ^= 1; // inside the checksummed part of the label in sector 1
+    auto bad = lvm::parse_label(damaged);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("bad checksum") != std::string::npos);
+    CHECK_FALSE(lvm::parse_label(std::string(2048, '\0')));
+    CHECK_FALSE(lvm::parse_label("LABELONE"));
+  }
+
+  TEST_CASE("lvm: the newest metadata of a real PV is read and parsed")
+  {
+    std::string pv = real_pv();
+    auto text = lvm::read_metadata_text(reader_of(pv), 4096, 1044480);
+    REQUIRE_MESSAGE(text, text.error().message);
+    CHECK(text->rfind("vg-data {", 0) == 0);
+    auto vg = lvm::parse_metadata(*text);
+    REQUIRE_MESSAGE(vg, vg.error().message);
+    CHECK(vg->name == "vg-data");
+    CHECK(vg->id == "Ao5uuX-3R5O-duLI-VeZG-veU9-DNhg-sLGeWs");
+    CHECK(vg->seqno == 4);
+    CHECK(vg->extent_size == 4 * MiB);
+    REQUIRE(vg->pvs.count("pv0") == 1);
+    CHECK(vg->pvs["pv0"].pe_start == 1 * MiB);
+    CHECK(vg->pvs["pv0"].pe_count == 15);
+    REQUIRE(vg->lvs.size() == 2);
+    const auto& root = lv_named(*vg, "root");
+    CHECK(root.visible());
+    REQUIRE(root.segments.size() == 2);
+    CHECK(root.segments[1].start_extent == 2);
+    CHECK(root.segments[1].stripes == std::vector<std::pair<std::string, uint64_t>>{{"pv0", 3}});
+    CHECK(lvm::device_name(*vg, root) == "/dev/vg-data/root");
+  }
+
+  TEST_CASE("lvm: an LV in one run is one byte range; a resized one is two")
+  {
+    std::string pv = real_pv();
+    auto vg = lvm::parse_metadata(*lvm::read_metadata_text(reader_of(pv), 4096, 0));
+    REQUIRE(vg);
+    // The PV is the disk's second partition, at 1 GiB.
+    std::map<std::string, uint64_t> at = {{"BmcYyqFyF3QgJDhykZitifDP1m4nudOX", 1024 * MiB}};
+    auto swap = lvm::disk_ranges(*vg, lv_named(*vg, "swap"), at);
+    REQUIRE_MESSAGE(swap, swap.error().message);
+    REQUIRE(swap->size() == 1);
+    CHECK(swap->front().offset == 1024 * MiB + 1 * MiB + 2 * 4 * MiB);
+    CHECK(swap->front().size == 4 * MiB);
+    auto root = lvm::disk_ranges(*vg, lv_named(*vg, "root"), at);
+    REQUIRE(root);
+    REQUIRE(root->size() == 2);
+    CHECK(root->at(0).offset == 1025 * MiB);
+    CHECK(root->at(0).size == 8 * MiB);
+    CHECK(root->at(1).offset == 1025 * MiB + 3 * 4 * MiB);
+    CHECK(root->at(1).size == 4 * MiB);
+    // Not on this disk.
+    auto elsewhere = lvm::disk_ranges(*vg, lv_named(*vg, "swap"), {});
+    REQUIRE_FALSE(elsewhere);
+    CHECK(elsewhere.error().message.find("not on this disk") != std::string::npos);
+  }
+
+  TEST_CASE("lvm: damaged metadata text or area header is an error, not a guess")
+  {
+    std::string pv = real_pv();
+    std::string text_damaged = pv;
+    text_damaged[8704 + 20] ^= 1; // the text starts at 4096 + 4608
+    auto t = lvm::read_metadata_text(reader_of(text_damaged), 4096, 0);
+    REQUIRE_FALSE(t);
+    CHECK(t.error().message.find("bad checksum") != std::string::npos);
+    std::string header_damaged = pv;
+    header_damaged[4096 + 41] ^= 1;
+    CHECK_FALSE(lvm::read_metadata_text(reader_of(header_damaged), 4096, 0));
+    CHECK_FALSE(lvm::read_metadata_text(reader_of(pv), 0, 0)); // no area there
+    // A text said to run past the end of what can be read.
+    std::string truncated = pv.substr(0, 9000);
+    CHECK_FALSE(lvm::read_metadata_text(reader_of(truncated), 4096, 0));
+  }
+
+  TEST_CASE("lvm: a metadata text that wraps around the end of its area is joined")
+  {
+    // An area of 4096 bytes at offset 0: the header, then a ring. The text starts 100 bytes
+    // before the end and goes on after the header.
+    std::string text = vg_text("root {\nstatus = [\"READ\", \"VISIBLE\"]\nsegment1 {\n"
+                               "start_extent = 0\nextent_count = 10\ntype = \"striped\"\n"
+                               "stripe_count = 1\nstripes = [\"pv0\", 5]\n}\n}\n");
+    text += '\0';
+    std::string area(4096, '\0');
+    std::memcpy(area.data() + 4, " LVM2 x[5A%r0N*>", 16);
+    put32(area, 20, 1);
+    put64(area, 24, 0);
+    put64(area, 32, 4096);
+    put64(area, 40, 4096 - 100);
+    put64(area, 48, text.size());
+    put32(area, 56, lvm::checksum(text));
+    std::memcpy(area.data() + 4096 - 100, text.data(), 100);
+    std::memcpy(area.data() + 512, text.data() + 100, text.size() - 100);
+    put32(area, 0, lvm::checksum(std::string_view(area).substr(4, 508)));
+    auto read = lvm::read_metadata_text(reader_of(area), 0, 4096);
+    REQUIRE_MESSAGE(read, read.error().message);
+    CHECK(*read == text.substr(0, text.size() - 1));
+    auto vg = lvm::parse_metadata(*read);
+    REQUIRE(vg);
+    auto r = lvm::disk_ranges(*vg, vg->lvs.at(0), k_pv_at_1g);
+    REQUIRE(r);
+    CHECK(r->front().offset == 1024 * MiB + 1 * MiB + 5 * 4 * MiB);
+    CHECK(r->front().size == 40 * MiB);
+  }
+
+  TEST_CASE("lvm: thin, RAID, striped and snapshot volumes have no plain byte range")
+  {
+    auto lv = [](const std::string& type, int stripes) {
+      std::string list = "\"pv0\", 0";
+      for (int i = 1; i < stripes; ++i) {
+        list += ", \"pv0\", " + std::to_string(10 * i);
+      }
+      return "lv {\nstatus = [\"READ\", \"VISIBLE\"]\nsegment1 {\nstart_extent = 0\n"
+             "extent_count = 4\ntype = \""
+             + type + "\"\nstripe_count = " + std::to_string(stripes) + "\nstripes = [" + list
+             + "]\n}\n}\n";
+    };
+    for (auto [type, stripes] : std::vector<std::pair<std::string, int>>{
+             {"thin", 1}, {"raid1", 1}, {"snapshot", 1}, {"striped", 2}}) {
+      CAPTURE(type);
+      auto vg = lvm::parse_metadata(vg_text(lv(type, stripes)));
+      REQUIRE_MESSAGE(vg, vg.error().message);
+      auto r = lvm::disk_ranges(*vg, vg->lvs.at(0), k_pv_at_1g);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().message.find("vg0/lv is not linear") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("lvm: extents beyond the PV, gaps and unknown PVs are errors")
+  {
+    auto one = [](const std::string& start, const std::string& count, const std::string& pv,
+                  const std::string& first) {
+      return "lv {\nsegment1 {\nstart_extent = " + start + "\nextent_count = " + count
+             + "\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"" + pv + "\", " + first
+             + "]\n}\n}\n";
+    };
+    auto check = [](const std::string& lvs, const std::string& message) {
+      CAPTURE(lvs);
+      auto vg = lvm::parse_metadata(vg_text(lvs));
+      REQUIRE_MESSAGE(vg, vg.error().message);
+      auto r = lvm::disk_ranges(*vg, vg->lvs.at(0), k_pv_at_1g);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().message.find(message) != std::string::npos);
+    };
+    check(one("0", "10", "pv0", "95"), "past the end of its physical volume");
+    check(one("0", "10", "pv0", "9999999999999999999"), "past the end");
+    // Numbers too large for 64 bits are not read at all.
+    CHECK_FALSE(lvm::parse_metadata(vg_text(one("0", "10", "pv0", "18446744073709551616"))));
+    check(one("3", "10", "pv0", "0"), "gaps");
+    check(one("0", "10", "pv9", "0"), "unknown physical volume pv9");
+    check("lv {\n}\n", "no extents");
+  }
+
+  TEST_CASE("lvm: malformed text is an error naming its line")
+  {
+    auto error_of = [](const std::string& text) {
+      auto vg = lvm::parse_metadata(text);
+      return vg ? std::string("parsed") : vg.error().message;
+    };
+    CHECK(error_of("vg0 {\nseqno = 1\nextent_size = 8192\n")
+          == "LVM metadata, line 4: a section is not closed");
+    CHECK(error_of("vg0 {\nseqno = \"1\n}") == "LVM metadata, line 3: a string is not closed");
+    CHECK(error_of("}") == "LVM metadata, line 1: a '}' closes no section");
+    CHECK(error_of("vg0 {\nx = [1, 2\n}")
+          == "LVM metadata, line 3: ',' or ']' was expected in a list");
+    CHECK(error_of("vg0 { x y }").find("'=' or '{' was expected after x") != std::string::npos);
+    CHECK(error_of(std::string(20, '{')).find("a name was expected") != std::string::npos);
+    std::string deep;
+    for (int i = 0; i < 20; ++i) {
+      deep += "a {\n";
+    }
+    CHECK(error_of(deep).find("nested too deep") != std::string::npos);
+    CHECK(error_of("vg0 {\nextent_size = 8192\n}")
+          == "LVM metadata of vg0: no valid seqno or extent_size");
+    CHECK(error_of("vg0 {\nseqno = 1\nextent_size = 0\n}").find("no valid") != std::string::npos);
+    CHECK(error_of("a {\n}\nb {\n}") == "LVM metadata: 2 volume groups in one text");
+    // Names become device paths: only what LVM itself allows.
+    CHECK(error_of(".. {\nseqno = 1\nextent_size = 8\n}").find("not a valid volume group name")
+          != std::string::npos);
+    CHECK(error_of(vg_text("-x {\n}\n")).find("not a valid logical volume name")
+          != std::string::npos);
+    CHECK(error_of(vg_text(".. {\n}\n")).find("not a valid logical volume name")
+          != std::string::npos);
+  }
+}
