@@ -391,8 +391,10 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
         inspect_and_convert(passes, report, session, rules, target, source, common, inputs_of(o));
 
     // Read the result back and check it.
+    std::string guest_firmware = "bios";
     passes.run("Validating", [&] {
       Inspection after = inspect_session(session, source.path);
+      guest_firmware = after.firmware;
       add_target_driver_states(*session.guest, after, target);
       nlohmann::json listing;
       report.checks = validate_guest(*session.guest, after, target, &listing);
@@ -408,7 +410,8 @@ int run_convert(const CommonOptions& common, const ConvertOptions& o)
     // Optional proof: boot it on the target's devices.
     if (o.boot_test) {
       report.boot_test = passes.run("Boot test", [&] {
-        return run_boot_test({output.temp_path(), "qcow2", target.boot_test, o.boot_timeout,
+        return run_boot_test({output.temp_path(), "qcow2",
+                              target.boot_test.for_guest(guest_firmware), o.boot_timeout,
                               boot_log_path(output.path())});
       });
       log::progress("  {} boot test: {}", report.boot_test.passed ? "ok  " : "FAIL",
@@ -451,8 +454,10 @@ int run_validate(const CommonOptions& common, const ValidateOptions& o)
                           parse_backend(common.backend));
     });
     report.backend = session.backend;
+    std::string guest_firmware = "bios";
     passes.run("Validating", [&] {
       Inspection inspection = inspect_session(session, source.path);
+      guest_firmware = inspection.firmware;
       add_target_driver_states(*session.guest, inspection, target);
       report.inspection = to_json(inspection);
       report.checks = validate_guest(*session.guest, inspection, target, nullptr);
@@ -461,7 +466,8 @@ int run_validate(const CommonOptions& common, const ValidateOptions& o)
     });
     if (o.boot_test) {
       report.boot_test = passes.run("Boot test", [&] {
-        return run_boot_test({source.path, source.format, target.boot_test, o.boot_timeout,
+        return run_boot_test({source.path, source.format,
+                              target.boot_test.for_guest(guest_firmware), o.boot_timeout,
                               boot_log_path(source.path)});
       });
       log::progress("  {} boot test: {}", report.boot_test.passed ? "ok  " : "FAIL",

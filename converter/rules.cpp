@@ -265,6 +265,15 @@ std::vector<std::string> TargetProfile::all_drivers() const
   return out;
 }
 
+BootTestDevices BootTestDevices::for_guest(const std::string& guest_firmware) const
+{
+  BootTestDevices d = *this;
+  if (std::find(firmwares.begin(), firmwares.end(), guest_firmware) != firmwares.end()) {
+    d.firmware = guest_firmware;
+  }
+  return d;
+}
+
 std::string Action::str(const std::string& name, const std::string& fallback) const
 {
   auto it = params.find(name);
@@ -708,11 +717,20 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
     } else {
       check_keys(b, {"machine", "firmware", "disk", "nic"}, problems, "boot_test");
       str(b, "machine", t.boot_test.machine, false);
-      str(b, "firmware", t.boot_test.firmware, false);
       str(b, "disk", t.boot_test.disk, true);
       str(b, "nic", t.boot_test.nic, false);
-      if (t.boot_test.firmware != "bios" && t.boot_test.firmware != "uefi") {
-        problems.add(b["firmware"].Mark(), "boot_test.firmware must be bios or uefi");
+      if (auto f = b["firmware"]) {
+        t.boot_test.firmwares = string_list(f, problems, "boot_test.firmware");
+        for (const auto& name : t.boot_test.firmwares) {
+          if (name != "bios" && name != "uefi") {
+            problems.add(f.Mark(), "boot_test.firmware must be bios, uefi or a list of them");
+          }
+        }
+        if (t.boot_test.firmwares.empty()) {
+          problems.add(f.Mark(), "boot_test.firmware must name bios, uefi or both");
+        } else {
+          t.boot_test.firmware = t.boot_test.firmwares.front();
+        }
       }
     }
   } else {

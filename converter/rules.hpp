@@ -27,10 +27,16 @@ struct SourceLocation {
 };
 
 struct BootTestDevices {
-  std::string machine = "pc";    // qemu -machine
-  std::string firmware = "bios"; // "bios" or "uefi"
+  std::string machine = "pc"; // qemu -machine
+  // The firmware booted: "bios" or "uefi" (OVMF). A profile lists those the target offers
+  // (`firmwares`, its first the default); the boot test boots the guest's own (for_guest).
+  std::string firmware = "bios";
+  std::vector<std::string> firmwares = {"bios"};
   std::string disk;              // qemu device for the disk: "nvme", "virtio-blk-pci", ...
   std::string nic;               // qemu device for the NIC, or "" for none
+
+  // These devices with the firmware the guest boots, when the target offers it.
+  BootTestDevices for_guest(const std::string& guest_firmware) const;
 };
 
 // What a target needs of a Windows guest (the `windows:` block of a target profile).
