@@ -86,58 +86,73 @@ std::optional<std::string> primary_file(ActionContext& c, const std::string& sty
   return std::nullopt;
 }
 
-// The name the primary interface has on the source, from its configuration file.
-std::string configured_name(const std::string& style, const std::string& file,
-                            const std::string& text)
+// --- --keep-network ------------------------------------------------------------------------------
+//
+// The configuration stays; what changes is which NIC comes up under which name. The names are
+// those of the NICs the configuration expects (network_config.hpp: ethernets, bond slaves,
+// bridge ports), the primary first (from the primary file, as network_dhcp picks it), then the
+// others in natural order. One NIC is bound by the target's network driver; several are bound
+// by position, the Nth name to the target's Nth NIC (`network.nics` of the profile: its PCI
+// address), since every NIC of a target has the same driver. A target that places no NICs keeps
+// the name of the primary only, and says so.
+
+bool is_style_file(const std::string& style, const std::string& file)
 {
-  if (style == "ifupdown") {
-    return ifupdown_primary_interface(text);
-  }
   if (style == "netplan") {
-    return netplan_primary_interface(text);
+    return is_netplan(file);
   }
-  std::optional<NetworkInterface> iface;
   if (style == "networkmanager") {
-    iface = parse_nm_keyfile(text, file);
-  } else {
-    iface = parse_ifcfg(basename_of(file).substr(6), text, file);
+    return is_keyfile(file);
   }
-  return iface ? iface->name : "";
+  return is_ifcfg(file);
 }
 
-// --keep-network: the primary interface keeps its configuration, and its name on the target
-// through a systemd.link file per target network driver (or a udev rule without systemd), since
-// the MAC address it was known by changes.
-Result<void> keep_network(ActionContext& c, const std::string& style, const std::string& path,
-                          ActionRecord& record)
+// The NICs one configuration file names.
+std::vector<std::string> nics_in(const std::string& style, const std::string& file,
+                                 const std::string& text)
 {
-  std::string file = path;
-  if (style != "ifupdown") {
-    auto files = files_under(c, path);
-    if (!files) {
-      return std::unexpected(files.error());
-    }
-    auto primary = primary_file(c, style, *files);
-    if (!primary) {
-      record.notes.push_back(
-          fmt::format("{}: no {} configuration of an ethernet interface", path, style));
-      return {};
-    }
-    file = *primary;
+  if (style == "ifupdown") {
+    return ifupdown_nics(text);
   }
-  auto text = c.guest.read_file(file, k_default_read_limit);
-  if (!text) {
-    if (!exists(c.guest, file)) {
-      return {};
-    }
-    return std::unexpected(text.error());
+  if (style == "netplan") {
+    return netplan_nics(text);
   }
-  std::string name = configured_name(style, file, *text);
-  if (name.empty() || name.find_first_of("*?[") != std::string::npos) {
-    record.notes.push_back(fmt::format("{}: the configuration names no interface to keep ({})",
-                                       file, name.empty() ? "none" : name));
-    return {};
+  if (style == "networkmanager") {
+    return nm_keyfile_nics(text);
   }
+  return ifcfg_nics(basename_of(file).substr(6), text);
+}
+
+// What becomes of NICs whose names rehost cannot keep.
+std::string named_by_target(const std::vector<std::string>& names)
+{
+  if (names.size() == 1) {
+    return fmt::format("{} keeps its configuration but gets the name the target gives it",
+                       names.front());
+  }
+  return fmt::format("{} keep their configuration but get the names the target gives them",
+                     join(names, ", "));
+}
+
+bool has_systemd_udev(ActionContext& c)
+{
+  return exists(c.guest, "/usr/lib/systemd/systemd-udevd")
+         || exists(c.guest, "/lib/systemd/systemd-udevd");
+}
+
+// Writes `content` to `where`, recording it in `written`.
+Result<void> write_whole(ActionContext& c, ActionRecord& record, const std::string& where,
+                         const std::string& content, std::vector<std::string>& written)
+{
+  auto same = [&](const std::string&) -> Result<std::string> { return content; };
+  written.push_back(where);
+  return edit_guest_file(c, record, where, MissingFile::create, same);
+}
+
+// One NIC: a systemd.link file per target network driver (or a udev rule without systemd).
+Result<void> keep_name_by_driver(ActionContext& c, const std::string& file, const std::string& name,
+                                 ActionRecord& record)
+{
   if (name == c.target.first_interface) {
     record.summary =
         fmt::format("{}: {} kept; the target names its first NIC {} too", file, name, name);
@@ -150,22 +165,19 @@ Result<void> keep_network(ActionContext& c, const std::string& style, const std:
     return {};
   }
   std::vector<std::string> written;
-  auto write = [&](const std::string& where, const std::string& content) -> Result<void> {
-    auto same = [&](const std::string&) -> Result<std::string> { return content; };
-    written.push_back(where);
-    return edit_guest_file(c, record, where, MissingFile::create, same);
-  };
-  if (exists(c.guest, "/usr/lib/systemd/systemd-udevd")
-      || exists(c.guest, "/lib/systemd/systemd-udevd")) {
+  if (has_systemd_udev(c)) {
     for (const auto& driver : c.target.network_drivers) {
       std::string where = fmt::format("/etc/systemd/network/10-rehost-{}.link", driver);
-      if (auto r = write(where, keep_name_link(name, driver, c.target.name)); !r) {
+      if (auto r =
+              write_whole(c, record, where, keep_name_link(name, driver, c.target.name), written);
+          !r) {
         return r;
       }
     }
   } else {
-    if (auto r = write("/etc/udev/rules.d/70-rehost-keep-network.rules",
-                       keep_name_udev_rules(name, c.target.network_drivers, c.target.name));
+    if (auto r = write_whole(c, record, "/etc/udev/rules.d/70-rehost-keep-network.rules",
+                             keep_name_udev_rules(name, c.target.network_drivers, c.target.name),
+                             written);
         !r) {
       return r;
     }
@@ -173,6 +185,139 @@ Result<void> keep_network(ActionContext& c, const std::string& style, const std:
   record.summary = fmt::format("{}: {} kept with its configuration, named by {}", file, name,
                                join(written, ", "));
   return {};
+}
+
+// Several NICs on a target that places them: the Nth name goes to the target's Nth NIC.
+Result<void> keep_names_by_position(ActionContext& c, const std::string& file,
+                                    const std::vector<std::string>& names, ActionRecord& record)
+{
+  const auto& nics = c.target.nics;
+  std::vector<NicBinding> bindings;
+  std::vector<std::string> places;
+  std::vector<std::string> beyond;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i >= nics.size()) {
+      beyond.push_back(names[i]);
+      continue;
+    }
+    places.push_back(fmt::format("{} as NIC {} ({})", names[i], i, nics[i].pci));
+    if (names[i] == nics[i].name) {
+      record.notes.push_back(
+          fmt::format("{} is the name the target gives its NIC {} anyway", names[i], i));
+      continue;
+    }
+    bindings.push_back({i, nics[i].pci, names[i]});
+  }
+  if (!beyond.empty()) {
+    record.warnings.push_back(fmt::format("the {} profile places {} NICs (network.nics): {}",
+                                          c.target.name, nics.size(), named_by_target(beyond)));
+  }
+  if (bindings.empty()) {
+    record.summary =
+        fmt::format("{}: {} kept; the target names its NICs the same", file, join(places, ", "));
+    return {};
+  }
+  if (c.target.network_drivers.empty()) {
+    record.notes.push_back(fmt::format("the target names no network driver: {} keep their "
+                                       "configuration but may get other names",
+                                       join(names, ", ")));
+    return {};
+  }
+  std::vector<std::string> written;
+  if (has_systemd_udev(c)) {
+    for (const auto& b : bindings) {
+      for (const auto& driver : c.target.network_drivers) {
+        std::string where =
+            fmt::format("/etc/systemd/network/10-rehost-{}-{}.link", driver, b.position);
+        std::string link = keep_name_link_at(b.name, driver, b.pci, b.position, c.target.name);
+        if (auto r = write_whole(c, record, where, link, written); !r) {
+          return r;
+        }
+      }
+    }
+  } else {
+    if (auto r = write_whole(c, record, "/etc/udev/rules.d/70-rehost-keep-network.rules",
+                             keep_names_udev_rules(bindings, c.target.name), written);
+        !r) {
+      return r;
+    }
+  }
+  record.summary = fmt::format("{}: {} kept with their configuration, named by {}", file,
+                               join(places, ", "), join(written, ", "));
+  return {};
+}
+
+// --keep-network: every configuration stays, and the NICs it names keep their names on the
+// target, since the MAC addresses they were known by change.
+Result<void> keep_network(ActionContext& c, const std::string& style, const std::string& path,
+                          ActionRecord& record)
+{
+  std::vector<std::string> files{path};
+  if (style != "ifupdown") {
+    auto all = files_under(c, path);
+    if (!all) {
+      return std::unexpected(all.error());
+    }
+    auto primary = primary_file(c, style, *all);
+    if (!primary) {
+      record.notes.push_back(
+          fmt::format("{}: no {} configuration of an ethernet interface", path, style));
+      return {};
+    }
+    files = {*primary};
+    for (const auto& f : *all) {
+      if (f != *primary && is_style_file(style, f)) {
+        files.push_back(f);
+      }
+    }
+  }
+  std::vector<std::string> found;
+  for (const auto& f : files) {
+    auto text = c.guest.read_file(f, k_default_read_limit);
+    if (!text) {
+      if (!exists(c.guest, f)) {
+        if (style == "ifupdown") {
+          return {};
+        }
+        continue;
+      }
+      return std::unexpected(text.error());
+    }
+    for (auto& n : nics_in(style, f, *text)) {
+      found.push_back(std::move(n));
+    }
+  }
+  const std::string& file = files.front();
+  std::vector<std::string> names;
+  std::vector<std::string> unnamed;
+  for (const auto& n : nic_order(found)) {
+    (is_interface_name(n) ? names : unnamed).push_back(n);
+  }
+  if (names.empty()) {
+    record.notes.push_back(fmt::format("{}: the configuration names no interface to keep ({})",
+                                       file, unnamed.empty() ? "none" : join(unnamed, ", ")));
+    return {};
+  }
+  if (!unnamed.empty()) {
+    record.notes.push_back(fmt::format("{}: {} not the name of one interface; left as configured",
+                                       join(unnamed, ", "), unnamed.size() == 1 ? "is" : "are"));
+  }
+  if (names.size() == 1) {
+    return keep_name_by_driver(c, file, names.front(), record);
+  }
+  if (c.target.nics.empty()) {
+    std::vector<std::string> others(names.begin() + 1, names.end());
+    std::string how = names.front() == c.target.first_interface
+                          ? ""
+                          : ", by the network driver, which every NIC of the target has (the "
+                            "first NIC to come up takes the name)";
+    record.warnings.push_back(
+        fmt::format("{} gives rehost no position of its NICs (no network.nics in its profile): "
+                    "{}; only {} keeps its name{}",
+                    c.target.name, named_by_target(others), names.front(), how));
+    return keep_name_by_driver(c, file, names.front(), record);
+  }
+  return keep_names_by_position(c, file, names, record);
 }
 
 Result<void> network_dhcp(ActionContext& c, const Action& a, ActionRecord& record)
@@ -303,8 +448,8 @@ std::vector<ActionType> network_action_types()
   return {
       {{"network_dhcp",
         "Configure DHCP on the target's first interface, replacing the old primary interface's "
-        "configuration; with --keep-network, keep that configuration and name the target's NIC "
-        "as the source did.",
+        "configuration; with --keep-network, keep every configuration and name the target's NICs "
+        "as the source did (by position where the target profile places its NICs).",
         {ParamSpec{"style", ParamType::string, true,
                    "ifupdown, netplan, networkmanager, ifcfg or wicked"},
          ParamSpec{"path", ParamType::string, true,

@@ -446,4 +446,28 @@ std::string keep_name_udev_rules(const std::string& name, const std::vector<std:
   return out;
 }
 
+std::string keep_name_link_at(const std::string& name, const std::string& driver,
+                              const std::string& pci, size_t position, const std::string& target)
+{
+  return fmt::format(
+      "# Written by rehost (--keep-network): on {}, the NIC that {} drives at PCI {}\n"
+      "# (the target's NIC {}, counted from 0) keeps the name {} that the source gave it.\n"
+      "[Match]\nDriver={}\nPath=pci-{}*\n\n[Link]\nNamePolicy=\nName={}\n",
+      target, driver, pci, position, name, driver, pci, name);
+}
+
+std::string keep_names_udev_rules(const std::vector<NicBinding>& nics, const std::string& target)
+{
+  std::string out = fmt::format("# Written by rehost (--keep-network): on {}, each NIC keeps the "
+                                "name the source gave it, by its PCI address.\n",
+                                target);
+  for (const auto& nic : nics) {
+    out += fmt::format("# the target's NIC {}, counted from 0\n"
+                       "SUBSYSTEM==\"net\", ACTION==\"add\", SUBSYSTEMS==\"pci\", "
+                       "KERNELS==\"{}\", NAME=\"{}\"\n",
+                       nic.position, nic.pci, nic.name);
+  }
+  return out;
+}
+
 } // namespace rehost

@@ -61,4 +61,24 @@ std::string keep_name_link(const std::string& name, const std::string& driver,
 std::string keep_name_udev_rules(const std::string& name, const std::vector<std::string>& drivers,
                                  const std::string& target);
 
+// With several NICs the driver cannot tell them apart; their position can. `position` counts
+// the target's NICs from 0 in the order it attaches them, at PCI address `pci` there.
+
+// A systemd.link file naming `name` the NIC that `driver` drives at `pci`: `Path=` matches
+// udev's ID_PATH, "pci-ADDRESS" (older udev appends "-virtio-pci-virtioN" for a virtio NIC,
+// hence the '*'); Path= and Driver= are match keys since systemd 209 (RHEL 7 has 219).
+std::string keep_name_link_at(const std::string& name, const std::string& driver,
+                              const std::string& pci, size_t position, const std::string& target);
+
+struct NicBinding {
+  size_t position = 0;
+  std::string pci;  // "0000:00:06.0"
+  std::string name; // the name the source gave it: "eth1"
+};
+
+// The same for udev without systemd: one NAME= rule per NIC, by the PCI device above it
+// (KERNELS==). No DRIVERS== in these rules: udev matches KERNELS and DRIVERS on one device, and
+// a virtio NIC's driver sits on a virtio device below the PCI one.
+std::string keep_names_udev_rules(const std::vector<NicBinding>& nics, const std::string& target);
+
 } // namespace rehost

@@ -47,4 +47,38 @@ std::optional<NetworkInterface> parse_nm_keyfile(const std::string& text, const 
 // A systemd-networkd .network file (or a .link file, which gives only its MAC match).
 std::optional<NetworkInterface> parse_networkd(const std::string& text, const std::string& file);
 
+// --- the NICs a configuration names (--keep-network) ---------------------------------------------
+//
+// The physical interfaces a configuration expects, which on the target are NICs that must come
+// up under these names: ethernet interfaces, and the slaves and ports of bonds, bridges and
+// teams (which are NICs too); the raw device under a VLAN, and the base of an alias (eth0:1).
+// Not the virtual interfaces themselves (bonds, bridges, teams, VLANs), the loopback, wireless
+// or tunnels. Each gives names in the order the text gives them; names may repeat.
+
+// ifupdown: `iface` stanzas other than lo, bond/bridge/VLAN masters replaced by their
+// `bond-slaves`/`slaves`/`bridge_ports`/`vlan-raw-device` (or the NAME of a NAME.VLAN).
+std::vector<std::string> ifupdown_nics(const std::string& text);
+
+// netplan: each entry of `ethernets:`, named by its `set-name:`, else its `match: name:`, else
+// its id when it has no match (an entry matched otherwise has no name of its own); bonds,
+// bridges and VLANs refer to these entries. Unparsable YAML gives none.
+std::vector<std::string> netplan_nics(const std::string& text);
+
+// One ifcfg file (`name` as for parse_ifcfg): the interface when it is an ethernet one (TYPE=
+// empty or Ethernet, including a bond slave or bridge port), the physical device of a VLAN
+// (PHYSDEV=, ETHERDEVICE=, or NAME of NAME.VLAN), SUSE's BONDING_SLAVE*= and BRIDGE_PORTS=.
+std::vector<std::string> ifcfg_nics(const std::string& name, const std::string& text);
+
+// A NetworkManager keyfile: the interface of an ethernet profile (interface-name=, else id= as
+// parse_nm_keyfile reads it), or the parent of a VLAN profile when it is a name, not a UUID.
+std::vector<std::string> nm_keyfile_nics(const std::string& text);
+
+// The order in which --keep-network binds names to the target's NICs: the first name (the
+// primary) stays first, the others follow in natural order (eth2 before eth10); repeats go.
+std::vector<std::string> nic_order(const std::vector<std::string>& names);
+
+// A name Linux accepts for an interface and rules and link files can hold as it is: 1 to 15
+// bytes, none of them white space, '/', ':', quotes, '\\', '=', ',', '$' or a glob character.
+bool is_interface_name(const std::string& name);
+
 } // namespace rehost

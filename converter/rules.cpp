@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -645,6 +646,65 @@ Result<Rule> parse_rule(const std::string& text, const std::string& file)
   return std::move(rules->front());
 }
 
+namespace {
+
+// "0000:00:06.0": domain, bus, device and function of a PCI address, as sysfs writes them.
+bool is_pci_address(const std::string& s)
+{
+  static const std::string k_shape = "xxxx:xx:xx.x";
+  if (s.size() != k_shape.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool hex = std::isxdigit(static_cast<unsigned char>(s[i]))
+               && !std::isupper(static_cast<unsigned char>(s[i]));
+    if (k_shape[i] == 'x' ? !hex : s[i] != k_shape[i]) {
+      return false;
+    }
+  }
+  return s.back() >= '0' && s.back() <= '7';
+}
+
+// `network.nics`: a list of {pci, name} mappings; the first is the first interface.
+std::vector<TargetNic> target_nics(const YAML::Node& node, const std::string& first_interface,
+                                   Problems& problems)
+{
+  std::vector<TargetNic> out;
+  if (!node.IsSequence()) {
+    problems.add(node.Mark(), "network.nics must be a list of {pci, name} mappings");
+    return out;
+  }
+  for (const auto& item : node) {
+    if (!item.IsMap()) {
+      problems.add(item.Mark(), "an item of network.nics must be a mapping with pci and name");
+      continue;
+    }
+    check_keys(item, {"pci", "name"}, problems, "an item of network.nics");
+    TargetNic nic;
+    for (auto [key, to] : {std::pair{"pci", &nic.pci}, std::pair{"name", &nic.name}}) {
+      if (auto v = item[key]) {
+        *to = scalar(v, problems, fmt::format("network.nics {}", key)).value_or("");
+      } else {
+        problems.add(item.Mark(), fmt::format("missing key '{}' in an item of network.nics", key));
+      }
+    }
+    if (item["pci"] && item["pci"].IsScalar() && !is_pci_address(nic.pci)) {
+      problems.add(
+          item["pci"].Mark(),
+          fmt::format("network.nics pci '{}' is not a PCI address like 0000:00:05.0", nic.pci));
+    }
+    out.push_back(std::move(nic));
+  }
+  if (!out.empty() && !first_interface.empty() && out.front().name != first_interface) {
+    problems.add(node.Mark(),
+                 fmt::format("the first of network.nics is named '{}', but first_interface is '{}'",
+                             out.front().name, first_interface));
+  }
+  return out;
+}
+
+} // namespace
+
 Result<TargetProfile> parse_target(const std::string& text, const std::string& file)
 {
   Problems problems(file);
@@ -707,8 +767,11 @@ Result<TargetProfile> parse_target(const std::string& text, const std::string& f
     if (!n.IsMap()) {
       problems.add(n.Mark(), "network must be a mapping");
     } else {
-      check_keys(n, {"first_interface"}, problems, "network");
+      check_keys(n, {"first_interface", "nics"}, problems, "network");
       str(n, "first_interface", t.first_interface, false);
+      if (auto nics = n["nics"]) {
+        t.nics = target_nics(nics, t.first_interface, problems);
+      }
     }
   }
   if (auto b = (*root)["boot_test"]) {

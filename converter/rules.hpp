@@ -52,6 +52,12 @@ struct WindowsTarget {
                        // or relative to drivers_data_dir() (--drivers overrides it)
 };
 
+// A NIC of the target at a position that does not change: the `network.nics` of a profile.
+struct TargetNic {
+  std::string pci;  // its PCI address, "0000:00:06.0" (udev's ID_PATH is "pci-" and this)
+  std::string name; // the name predictable naming gives it there, "ens6"
+};
+
 struct TargetProfile {
   std::string name;
   std::string description;
@@ -62,7 +68,8 @@ struct TargetProfile {
   std::vector<std::string> kernel_args_remove; // keys: "console"
   std::string console;                         // "ttyS0"
   std::string first_interface;                 // "ens5"
-  std::string first_disk;                      // "/dev/nvme0n1": how the guest sees its boot disk
+  std::vector<TargetNic> nics; // in the order the target attaches NICs; empty: no such order
+  std::string first_disk;      // "/dev/nvme0n1": how the guest sees its boot disk
   BootTestDevices boot_test;
   WindowsTarget windows; // what Windows guests need (the `windows:` block)
 

@@ -39,6 +39,14 @@ TargetProfile kvm()
   return t;
 }
 
+// kvm with its NICs placed by PCI address, as rules/targets/kvm.yaml does.
+TargetProfile kvm_placed()
+{
+  TargetProfile t = kvm();
+  t.nics = {{"0000:00:03.0", "ens3"}, {"0000:00:04.0", "ens4"}, {"0000:00:05.0", "ens5"}};
+  return t;
+}
+
 KernelInfo kernel(const std::string& version, bool has_drivers)
 {
   KernelInfo k;
@@ -292,6 +300,310 @@ TEST_SUITE("unit")
     CHECK(f.read("/etc/netplan/01-netcfg.yaml") == netplan);
     CHECK(record.changes.empty());
     CHECK_FALSE(f.exists("/etc/systemd/network"));
+  }
+
+  // --keep-network with several NICs: each keeps its name by its position on the target.
+
+  TEST_CASE("--keep-network, ifupdown, three NICs on systemd: a link file per NIC by PCI path")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target = kvm_placed();
+    const std::string interfaces =
+        "auto lo\niface lo inet loopback\n\nauto ens192\niface ens192 inet static\n"
+        "  address 192.0.2.10/24\n  gateway 192.0.2.1\n\nauto ens256\n"
+        "iface ens256 inet static\n  address 10.2.0.5/16\n\nauto ens224\n"
+        "iface ens224 inet static\n  address 10.1.0.5/16\n";
+    f.dir.write("root/etc/network/interfaces", interfaces);
+    f.dir.write("root/lib/systemd/systemd-udevd", "");
+    ActionRecord record;
+    REQUIRE(f.run(
+        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
+        record));
+    CHECK(f.read("/etc/network/interfaces") == interfaces);
+    // The primary first, then the others in natural order.
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-0.link")
+          == keep_name_link_at("ens192", "virtio_net", "0000:00:03.0", 0, "kvm"));
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-1.link")
+          == keep_name_link_at("ens224", "virtio_net", "0000:00:04.0", 1, "kvm"));
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-2.link")
+          == keep_name_link_at("ens256", "virtio_net", "0000:00:05.0", 2, "kvm"));
+    CHECK_FALSE(f.exists("/etc/systemd/network/10-rehost-virtio_net.link"));
+    CHECK(record.changes.size() == 3);
+    CHECK(record.warnings.empty());
+    CHECK(record.summary.find("ens192 as NIC 0 (0000:00:03.0), ens224 as NIC 1 (0000:00:04.0), "
+                              "ens256 as NIC 2 (0000:00:05.0)")
+          != std::string::npos);
+  }
+
+  TEST_CASE("--keep-network, ifupdown, two NICs under a bond on a udev-only guest")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target = kvm_placed();
+    f.dir.write("root/etc/network/interfaces",
+                "auto bond0\niface bond0 inet static\n  address 192.0.2.10/24\n"
+                "  bond-slaves eth0 eth1\n  bond-mode active-backup\n");
+    ActionRecord record;
+    REQUIRE(f.run(
+        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
+        record));
+    CHECK_FALSE(f.exists("/etc/systemd/network"));
+    CHECK(f.read("/etc/udev/rules.d/70-rehost-keep-network.rules")
+          == keep_names_udev_rules({{0, "0000:00:03.0", "eth0"}, {1, "0000:00:04.0", "eth1"}},
+                                   "kvm"));
+  }
+
+  TEST_CASE("--keep-network, netplan, two NICs: the one the target names the same needs nothing")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target = kvm_placed();
+    const std::string netplan = "network:\n  ethernets:\n    ens3:\n      addresses: "
+                                "[192.0.2.10/24]\n    backend:\n      match: {name: eth1}\n"
+                                "      addresses: [10.0.0.2/8]\n";
+    f.dir.write("root/etc/netplan/01-netcfg.yaml", netplan);
+    f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
+    ActionRecord record;
+    REQUIRE(f.run(make_action("network_dhcp", {{"style", "netplan"}, {"path", "/etc/netplan"}}),
+                  record));
+    CHECK(f.read("/etc/netplan/01-netcfg.yaml") == netplan);
+    CHECK_FALSE(f.exists("/etc/systemd/network/10-rehost-virtio_net-0.link"));
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-1.link")
+          == keep_name_link_at("eth1", "virtio_net", "0000:00:04.0", 1, "kvm"));
+    CHECK(record.changes.size() == 1);
+    REQUIRE(record.notes.size() == 1);
+    CHECK(record.notes[0] == "ens3 is the name the target gives its NIC 0 anyway");
+  }
+
+  TEST_CASE("--keep-network, netplan, three NICs in two files")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target = kvm_placed();
+    f.dir.write("root/etc/netplan/01-lan.yaml",
+                "network:\n  ethernets:\n    lan0:\n      addresses: [192.0.2.10/24]\n");
+    f.dir.write("root/etc/netplan/02-storage.yaml",
+                "network:\n  ethernets:\n    san2:\n      mtu: 9000\n    san1:\n      mtu: 9000\n"
+                "  vlans:\n    vlan5: {id: 5, link: san1}\n");
+    f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
+    ActionRecord record;
+    REQUIRE(f.run(make_action("network_dhcp", {{"style", "netplan"}, {"path", "/etc/netplan"}}),
+                  record));
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-0.link").find("Name=lan0\n")
+          != std::string::npos);
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-1.link").find("Name=san1\n")
+          != std::string::npos);
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-2.link").find("Name=san2\n")
+          != std::string::npos);
+  }
+
+  TEST_CASE("--keep-network, NetworkManager keyfiles, two bond ports and a third NIC, per driver")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target = kvm_placed();
+    f.target.network_drivers = {"virtio_net", "gve"};
+    const std::string dir = "root/etc/NetworkManager/system-connections/";
+    f.dir.write(dir + "bond0.nmconnection",
+                "[connection]\nid=bond0\ntype=bond\ninterface-name=bond0\n[ipv4]\n"
+                "method=manual\naddress1=192.0.2.10/24\n");
+    f.dir.write(dir + "bond0-port1.nmconnection",
+                "[connection]\nid=p1\ntype=ethernet\ninterface-name=eth0\nmaster=bond0\n"
+                "slave-type=bond\n");
+    f.dir.write(dir + "bond0-port2.nmconnection",
+                "[connection]\nid=p2\ntype=ethernet\ninterface-name=eth1\nmaster=bond0\n"
+                "slave-type=bond\n");
+    f.dir.write(dir + "mgmt.nmconnection", "[connection]\nid=mgmt\ntype=ethernet\n"
+                                           "interface-name=mgmt0\n[ipv4]\nmethod=auto\n");
+    f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
+    ActionRecord record;
+    REQUIRE(f.run(make_action("network_dhcp", {{"style", "networkmanager"},
+                                               {"path", "/etc/NetworkManager/system-connections"}}),
+                  record));
+    for (const char* driver : {"virtio_net", "gve"}) {
+      CHECK(f.read(fmt::format("/etc/systemd/network/10-rehost-{}-0.link", driver))
+            == keep_name_link_at("eth0", driver, "0000:00:03.0", 0, "kvm"));
+      CHECK(f.read(fmt::format("/etc/systemd/network/10-rehost-{}-1.link", driver))
+            == keep_name_link_at("eth1", driver, "0000:00:04.0", 1, "kvm"));
+      CHECK(f.read(fmt::format("/etc/systemd/network/10-rehost-{}-2.link", driver))
+            == keep_name_link_at("mgmt0", driver, "0000:00:05.0", 2, "kvm"));
+    }
+    CHECK(record.changes.size() == 6);
+  }
+
+  TEST_CASE("--keep-network, ifcfg, two NICs on a udev-only guest (RHEL 6)")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target = kvm_placed();
+    const std::string scripts = "root/etc/sysconfig/network-scripts/";
+    f.dir.write(scripts + "ifcfg-eth0", "DEVICE=eth0\nBOOTPROTO=static\nIPADDR=192.0.2.10\n");
+    f.dir.write(scripts + "ifcfg-eth1", "DEVICE=eth1\nBOOTPROTO=static\nIPADDR=10.0.0.2\n");
+    f.dir.write(scripts + "ifcfg-lo", "DEVICE=lo\n");
+    ActionRecord record;
+    REQUIRE(f.run(make_action("network_dhcp",
+                              {{"style", "ifcfg"}, {"path", "/etc/sysconfig/network-scripts"}}),
+                  record));
+    CHECK(f.read("/etc/sysconfig/network-scripts/ifcfg-eth1")
+          == "DEVICE=eth1\nBOOTPROTO=static\nIPADDR=10.0.0.2\n");
+    CHECK(f.read("/etc/udev/rules.d/70-rehost-keep-network.rules")
+          == keep_names_udev_rules({{0, "0000:00:03.0", "eth0"}, {1, "0000:00:04.0", "eth1"}},
+                                   "kvm"));
+    CHECK_FALSE(f.exists("/etc/systemd/network"));
+  }
+
+  TEST_CASE("--keep-network, ifcfg, three NICs on systemd: eth10 after eth2, the bond left out")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target = kvm_placed();
+    const std::string scripts = "root/etc/sysconfig/network-scripts/";
+    f.dir.write(scripts + "ifcfg-bond0", "DEVICE=bond0\nTYPE=Bond\nBONDING_OPTS=\"mode=1\"\n"
+                                         "IPADDR=192.0.2.10\n");
+    f.dir.write(scripts + "ifcfg-eth0", "DEVICE=eth0\nMASTER=bond0\nSLAVE=yes\n");
+    f.dir.write(scripts + "ifcfg-eth10", "DEVICE=eth10\nMASTER=bond0\nSLAVE=yes\n");
+    f.dir.write(scripts + "ifcfg-eth2", "DEVICE=eth2\nBOOTPROTO=static\nIPADDR=10.0.0.2\n");
+    f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
+    ActionRecord record;
+    REQUIRE(f.run(make_action("network_dhcp",
+                              {{"style", "ifcfg"}, {"path", "/etc/sysconfig/network-scripts"}}),
+                  record));
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-0.link").find("Name=eth0\n")
+          != std::string::npos);
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-1.link").find("Name=eth2\n")
+          != std::string::npos);
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-2.link").find("Name=eth10\n")
+          != std::string::npos);
+    CHECK(record.changes.size() == 3);
+  }
+
+  TEST_CASE("--keep-network, wicked, a bond of two NICs and a third on a udev-only guest "
+            "(SLES 11)")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target = kvm_placed();
+    const std::string network = "root/etc/sysconfig/network/";
+    f.dir.write(network + "ifcfg-bond0", "STARTMODE='auto'\nBOOTPROTO='static'\n"
+                                         "IPADDR='192.0.2.10/24'\nBONDING_MASTER='yes'\n"
+                                         "BONDING_SLAVE_0='eth1'\nBONDING_SLAVE_1='eth0'\n");
+    f.dir.write(network + "ifcfg-eth0", "STARTMODE='hotplug'\nBOOTPROTO='none'\n");
+    f.dir.write(network + "ifcfg-eth1", "STARTMODE='hotplug'\nBOOTPROTO='none'\n");
+    f.dir.write(network + "ifcfg-eth2", "STARTMODE='auto'\nBOOTPROTO='static'\n"
+                                        "IPADDR='10.0.0.2/8'\n");
+    f.dir.write(network + "ifcfg-lo", "STARTMODE='nfsroot'\n");
+    ActionRecord record;
+    REQUIRE(f.run(
+        make_action("network_dhcp", {{"style", "wicked"}, {"path", "/etc/sysconfig/network"}}),
+        record));
+    // The primary file is ifcfg-bond0: its first slave comes first.
+    CHECK(
+        f.read("/etc/udev/rules.d/70-rehost-keep-network.rules")
+        == keep_names_udev_rules(
+            {{0, "0000:00:03.0", "eth1"}, {1, "0000:00:04.0", "eth0"}, {2, "0000:00:05.0", "eth2"}},
+            "kvm"));
+  }
+
+  TEST_CASE("--keep-network, wicked, two NICs on systemd (SLES 12 and later)")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target = kvm_placed();
+    f.dir.write("root/etc/sysconfig/network/ifcfg-eth0",
+                "STARTMODE='auto'\nBOOTPROTO='static'\nIPADDR='192.0.2.10/24'\n");
+    f.dir.write("root/etc/sysconfig/network/ifcfg-eth1",
+                "STARTMODE='auto'\nBOOTPROTO='static'\nIPADDR='10.0.0.2/8'\n");
+    f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
+    ActionRecord record;
+    REQUIRE(f.run(
+        make_action("network_dhcp", {{"style", "wicked"}, {"path", "/etc/sysconfig/network"}}),
+        record));
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-0.link")
+          == keep_name_link_at("eth0", "virtio_net", "0000:00:03.0", 0, "kvm"));
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-1.link")
+          == keep_name_link_at("eth1", "virtio_net", "0000:00:04.0", 1, "kvm"));
+  }
+
+  TEST_CASE("--keep-network, more NICs than the target places: the rest are named by the target")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target = kvm_placed();
+    f.target.nics.resize(2);
+    f.dir.write("root/etc/network/interfaces", "iface eth0 inet dhcp\niface eth1 inet dhcp\n"
+                                               "iface eth2 inet dhcp\n");
+    f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
+    ActionRecord record;
+    REQUIRE(f.run(
+        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
+        record));
+    CHECK(f.exists("/etc/systemd/network/10-rehost-virtio_net-1.link"));
+    CHECK_FALSE(f.exists("/etc/systemd/network/10-rehost-virtio_net-2.link"));
+    REQUIRE(record.warnings.size() == 1);
+    CHECK(record.warnings[0]
+          == "the kvm profile places 2 NICs (network.nics): eth2 keeps its configuration but "
+             "gets the name the target gives it");
+  }
+
+  TEST_CASE("--keep-network on a target that places no NICs: the primary as before, a warning "
+            "for the others")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target.name = "azure";
+    f.target.network_drivers = {"hv_netvsc"};
+    f.target.first_interface = "eth0";
+    REQUIRE(f.target.nics.empty());
+    f.dir.write("root/etc/network/interfaces", "iface ens192 inet static\n  address 192.0.2.1/24\n"
+                                               "iface ens224 inet static\n  address 10.0.0.1/8\n");
+    f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
+    ActionRecord record;
+    REQUIRE(f.run(
+        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
+        record));
+    CHECK(f.read("/etc/systemd/network/10-rehost-hv_netvsc.link")
+          == keep_name_link("ens192", "hv_netvsc", "azure"));
+    CHECK(record.changes.size() == 1);
+    REQUIRE(record.warnings.size() == 1);
+    CHECK(record.warnings[0].starts_with(
+        "azure gives rehost no position of its NICs (no network.nics in its profile): ens224 "
+        "keeps its configuration but gets the name the target gives it; only ens192 keeps its "
+        "name, by the network driver"));
+    // The primary already has the target's name: nothing written, the warning stays.
+    Fixture g;
+    g.keep_network = true;
+    g.target = f.target;
+    g.dir.write("root/etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\nIPADDR=1.2.3.4\n");
+    g.dir.write("root/etc/sysconfig/network-scripts/ifcfg-eth1", "DEVICE=eth1\nIPADDR=1.2.3.5\n");
+    ActionRecord second;
+    REQUIRE(g.run(make_action("network_dhcp",
+                              {{"style", "ifcfg"}, {"path", "/etc/sysconfig/network-scripts"}}),
+                  second));
+    CHECK(second.changes.empty());
+    REQUIRE(second.warnings.size() == 1);
+    CHECK(second.warnings[0].ends_with("only eth0 keeps its name"));
+  }
+
+  TEST_CASE("--keep-network with one NIC on a target that places NICs: bound by driver, as "
+            "before")
+  {
+    Fixture f;
+    f.keep_network = true;
+    f.target = kvm_placed();
+    f.dir.write("root/etc/network/interfaces", "auto lo\niface lo inet loopback\n"
+                                               "iface ens192 inet static\n  address 192.0.2.1/24\n"
+                                               "iface ens192 inet6 auto\n");
+    f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
+    ActionRecord record;
+    REQUIRE(f.run(
+        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
+        record));
+    CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net.link")
+          == keep_name_link("ens192", "virtio_net", "kvm"));
+    CHECK_FALSE(f.exists("/etc/systemd/network/10-rehost-virtio_net-0.link"));
+    CHECK(record.changes.size() == 1);
+    CHECK(record.warnings.empty());
   }
 
   TEST_CASE("remove_mac_pinning edits each kind of file in the listed directories")

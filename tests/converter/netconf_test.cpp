@@ -195,4 +195,36 @@ TEST_SUITE("unit")
                           "SUBSYSTEM==\"net\", ACTION==\"add\", DRIVERS==\"ixgbevf\", "
                           "NAME=\"eth0\"\n"));
   }
+
+  TEST_CASE("--keep-network with several NICs: a link file per NIC by driver and PCI path")
+  {
+    CHECK(keep_name_link_at("eth1", "ena", "0000:00:06.0", 1, "aws-nitro")
+          == "# Written by rehost (--keep-network): on aws-nitro, the NIC that ena drives at PCI "
+             "0000:00:06.0\n"
+             "# (the target's NIC 1, counted from 0) keeps the name eth1 that the source gave "
+             "it.\n"
+             "[Match]\n"
+             "Driver=ena\n"
+             "Path=pci-0000:00:06.0*\n"
+             "\n"
+             "[Link]\n"
+             "NamePolicy=\n"
+             "Name=eth1\n");
+  }
+
+  TEST_CASE("--keep-network with several NICs: udev rules by the PCI device, no driver")
+  {
+    std::string rules =
+        keep_names_udev_rules({{0, "0000:00:03.0", "eth0"}, {2, "0000:00:05.0", "eth7"}}, "kvm");
+    CHECK(rules
+          == "# Written by rehost (--keep-network): on kvm, each NIC keeps the name the source "
+             "gave it, by its PCI address.\n"
+             "# the target's NIC 0, counted from 0\n"
+             "SUBSYSTEM==\"net\", ACTION==\"add\", SUBSYSTEMS==\"pci\", KERNELS==\"0000:00:03.0\", "
+             "NAME=\"eth0\"\n"
+             "# the target's NIC 2, counted from 0\n"
+             "SUBSYSTEM==\"net\", ACTION==\"add\", SUBSYSTEMS==\"pci\", KERNELS==\"0000:00:05.0\", "
+             "NAME=\"eth7\"\n");
+    CHECK(rules.find("DRIVERS") == std::string::npos);
+  }
 }

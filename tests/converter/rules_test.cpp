@@ -148,6 +148,40 @@ TEST_SUITE("unit")
           != std::string::npos);
   }
 
+  TEST_CASE("a target profile's network.nics: PCI addresses in order, the first is the first "
+            "interface")
+  {
+    const std::string head = "target: t\ndescription: d\ndrivers: {storage: [nvme]}\n"
+                             "boot_test: {disk: nvme}\n";
+    auto t = parse_target(head
+                              + "network:\n  first_interface: ens5\n  nics:\n"
+                                "    - {pci: \"0000:00:05.0\", name: ens5}\n"
+                                "    - {pci: \"0000:00:06.0\", name: ens6}\n",
+                          "t.yaml");
+    REQUIRE(t);
+    REQUIRE(t->nics.size() == 2);
+    CHECK(t->nics[1].pci == "0000:00:06.0");
+    CHECK(t->nics[1].name == "ens6");
+    auto bad = parse_target(head
+                                + "network:\n  first_interface: ens5\n  nics:\n"
+                                  "    - {pci: \"00:06.0\", name: ens6}\n"
+                                  "    - {pci: \"0000:00:07.0\", nmae: ens7}\n",
+                            "t.yaml");
+    REQUIRE_FALSE(bad);
+    const std::string& m = bad.error().message;
+    CHECK(m.find("network.nics pci '00:06.0' is not a PCI address") != std::string::npos);
+    CHECK(m.find("unknown key 'nmae' in an item of network.nics (did you mean 'name'?)")
+          != std::string::npos);
+    CHECK(m.find("the first of network.nics is named 'ens6', but first_interface is 'ens5'")
+          != std::string::npos);
+    auto set = load_rules({builtin_rules_dir()});
+    REQUIRE(set);
+    CHECK(set->target("aws-nitro")->nics.at(1).pci == "0000:00:06.0");
+    CHECK(set->target("kvm")->nics.at(1).name == "ens4");
+    CHECK(set->target("gcp")->nics.at(1).name == "ens5");
+    CHECK(set->target("azure")->nics.empty());
+  }
+
   TEST_CASE("rule_matches checks every condition and says which one failed")
   {
     auto rule = parse_rule(k_rule, "demo.yaml");
