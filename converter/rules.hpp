@@ -32,8 +32,8 @@ struct BootTestDevices {
   // (`firmwares`, its first the default); the boot test boots the guest's own (for_guest).
   std::string firmware = "bios";
   std::vector<std::string> firmwares = {"bios"};
-  std::string disk;              // qemu device for the disk: "nvme", "virtio-blk-pci", ...
-  std::string nic;               // qemu device for the NIC, or "" for none
+  std::string disk; // qemu device for the disk: "nvme", "virtio-blk-pci", ...
+  std::string nic;  // qemu device for the NIC, or "" for none
 
   // These devices with the firmware the guest boots, when the target offers it.
   BootTestDevices for_guest(const std::string& guest_firmware) const;
