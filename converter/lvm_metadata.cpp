@@ -81,7 +81,9 @@ struct Value {
 
 struct Section {
   std::vector<std::pair<std::string, Value>> values;
-  std::vector<std::pair<std::string, Section>> sections;
+  // Names and bodies apart: a pair cannot hold the incomplete Section.
+  std::vector<std::string> section_names;
+  std::vector<Section> sections;
 
   const Value* value(std::string_view key) const
   {
@@ -94,9 +96,9 @@ struct Section {
   }
   const Section* section(std::string_view key) const
   {
-    for (const auto& [k, s] : sections) {
-      if (k == key) {
-        return &s;
+    for (size_t i = 0; i < sections.size(); ++i) {
+      if (section_names[i] == key) {
+        return &sections[i];
       }
     }
     return nullptr;
@@ -180,7 +182,8 @@ private:
         if (auto r = items(child, depth + 1, true); !r) {
           return r;
         }
-        into.sections.emplace_back(std::move(key), std::move(child));
+        into.section_names.push_back(std::move(key));
+        into.sections.push_back(std::move(child));
       } else if (m_pos < m_text.size() && m_text[m_pos] == '=') {
         ++m_pos;
         auto v = value(true);
@@ -424,7 +427,8 @@ Result<VolumeGroup> parse_metadata(std::string_view text)
   if (doc->sections.size() != 1) {
     return fail("LVM metadata: {} volume groups in one text", doc->sections.size());
   }
-  const auto& [name, vg_section] = doc->sections.front();
+  const std::string& name = doc->section_names.front();
+  const Section& vg_section = doc->sections.front();
   VolumeGroup vg;
   vg.name = name;
   if (!valid_name(vg.name)) {
@@ -439,7 +443,9 @@ Result<VolumeGroup> parse_metadata(std::string_view text)
   }
   vg.seqno = *seqno;
   if (const Section* pvs = vg_section.section("physical_volumes")) {
-    for (const auto& [pv_name, s] : pvs->sections) {
+    for (size_t i = 0; i < pvs->sections.size(); ++i) {
+      const std::string& pv_name = pvs->section_names[i];
+      const Section& s = pvs->sections[i];
       PhysicalVolume pv;
       auto id = string(s.value("id"));
       auto pe_start = number(s.value("pe_start"));
@@ -454,7 +460,9 @@ Result<VolumeGroup> parse_metadata(std::string_view text)
     }
   }
   if (const Section* lvs = vg_section.section("logical_volumes")) {
-    for (const auto& [lv_name, s] : lvs->sections) {
+    for (size_t i = 0; i < lvs->sections.size(); ++i) {
+      const std::string& lv_name = lvs->section_names[i];
+      const Section& s = lvs->sections[i];
       LogicalVolume lv;
       lv.name = lv_name;
       if (!valid_name(lv.name)) {
@@ -462,7 +470,9 @@ Result<VolumeGroup> parse_metadata(std::string_view text)
                     lv.name);
       }
       lv.status = strings(s.value("status"));
-      for (const auto& [seg_name, seg] : s.sections) {
+      for (size_t k = 0; k < s.sections.size(); ++k) {
+        const std::string& seg_name = s.section_names[k];
+        const Section& seg = s.sections[k];
         if (seg_name.rfind("segment", 0) != 0) {
           continue;
         }

@@ -161,11 +161,6 @@ TEST_SUITE("e2e")
     convert_and_boot("kvm", "auto");
   }
 
-  TEST_CASE("converted through the libguestfs appliance, the disk boots on NVMe")
-  {
-    convert_and_boot("aws-nitro", "guestfs");
-  }
-
   TEST_CASE("a Debian server with dracut, converted for aws-nitro, boots on NVMe")
   {
     convert_and_boot("aws-nitro", "auto", "debian12-vmware-dracut");
