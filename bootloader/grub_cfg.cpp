@@ -155,4 +155,47 @@ std::optional<GrubEntry> default_entry(const GrubConfig& config, const std::stri
   return std::nullopt;
 }
 
+bool is_grub_stub(const std::string& text)
+{
+  return text.find("menuentry") == std::string::npos && text.find("blscfg") == std::string::npos;
+}
+
+std::string grub_stub_target(const std::string& text)
+{
+  std::istringstream in(text);
+  std::string raw;
+  while (std::getline(in, raw)) {
+    auto words = split_words(trim(raw));
+    std::string path;
+    if (words.size() >= 2 && words[0] == "set" && words[1].rfind("prefix=", 0) == 0) {
+      path = words[1].substr(7);
+    } else if (words.size() >= 2 && (words[0] == "configfile" || words[0] == "source")) {
+      path = words[1];
+    } else {
+      continue;
+    }
+    // Quotes may cover any part ("($root)'/boot/grub'"); a device comes first in parentheses.
+    std::string plain;
+    for (char ch : path) {
+      if (ch != '\'' && ch != '"') {
+        plain += ch;
+      }
+    }
+    if (size_t paren = plain.rfind(')'); paren != std::string::npos) {
+      plain = plain.substr(paren + 1);
+    }
+    if (plain.ends_with("/grub.cfg")) {
+      plain.resize(plain.size() - 9);
+    }
+    while (plain.ends_with("/")) {
+      plain.pop_back();
+    }
+    std::string last = plain.substr(plain.rfind('/') + 1);
+    if (last == "grub" || last == "grub2") {
+      return "/boot/" + last + "/grub.cfg";
+    }
+  }
+  return {};
+}
+
 } // namespace rehost::bootloader

@@ -1,7 +1,8 @@
 // Reading a generated grub2 grub.cfg: its menu entries and which one boots by default.
 //
 // Only what validation and inspection need: the entries (with submenus flattened to
-// "Submenu>Entry" paths), their linux and initrd lines, and the `set default=` value.
+// "Submenu>Entry" paths), their linux and initrd lines, the `set default=` value, and where a
+// stub on the ESP sends grub.
 #pragma once
 
 #include <optional>
@@ -31,5 +32,16 @@ GrubConfig parse_grub_cfg(const std::string& text);
 // The entry that boots by default, given grubenv's saved_entry when the config uses it.
 std::optional<GrubEntry> default_entry(const GrubConfig& config,
                                        const std::string& saved_entry = {});
+
+// Whether a grub.cfg has no menu of its own and only finds and loads another (`configfile`,
+// `source`): the ESP's grub.cfg of RHEL 9, Fedora 34+, SUSE, Debian and Ubuntu. RHEL 7/8 keep
+// the real, generated menu there instead.
+bool is_grub_stub(const std::string& text);
+
+// The guest path of the grub.cfg a stub loads, from the directory its `set prefix=`,
+// `configfile` or `source` line names: "($dev)/grub2" (a separate /boot) and
+// "(${root})/boot/grub2" are /boot/grub2/grub.cfg, "($root)'/boot/grub'" is
+// /boot/grub/grub.cfg. "" when no line names a grub or grub2 directory.
+std::string grub_stub_target(const std::string& text);
 
 } // namespace rehost::bootloader

@@ -74,7 +74,10 @@ Result<void> kernel_args(ActionContext& c, const Action& a, ActionRecord& record
 
 // NVRAM boot entries stay behind on the old machine: the target's firmware finds only the
 // removable-media path \EFI\BOOT\BOOTX64.EFI (DOMAIN.md, "UEFI"). A distribution's shim
-// booted from there loads grubx64.efi from its own directory, so the companions go too.
+// booted from there loads grubx64.efi from its own directory, so the companions go too. The
+// grub.cfg does not: that grub finds its vendor's (EFI/redhat/grub.cfg on RHEL 7/8, a stub
+// elsewhere) through the prefix built into it, and Red Hat's grub reads a grub.cfg next to
+// itself first, so a copy in EFI/BOOT would hide every later grub2-mkconfig.
 Result<void> uefi_fallback(ActionContext& c, const Action& a, ActionRecord& record)
 {
   if (c.inspection.firmware != "uefi") {

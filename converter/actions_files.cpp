@@ -271,13 +271,38 @@ Result<void> delete_files(ActionContext& c, const Action& a, ActionRecord& recor
 
 // --- run -----------------------------------------------------------------------------------------
 
+// ${bootloader.config} is the grub.cfg whose menu the guest's firmware shows, as inspection
+// found it: on RHEL 7/8 under UEFI the ESP's /boot/efi/EFI/<vendor>/grub.cfg, elsewhere
+// /boot/grub2/grub.cfg or /boot/grub/grub.cfg (never the ESP's stub that loads one of them).
+Result<Vars> run_vars(const ActionContext& c, const Action& a)
+{
+  Vars vars = target_vars(c);
+  vars["bootloader.config"] = {c.inspection.bootloader_config};
+  if (c.inspection.bootloader_config.empty()) {
+    for (const char* param : {"command", "changes"}) {
+      for (const auto& word : a.list(param)) {
+        if (word.find("${bootloader.config}") != std::string::npos) {
+          return fail("{}: ${{bootloader.config}}: inspection found no bootloader configuration "
+                      "in the guest",
+                      a.location.text());
+        }
+      }
+    }
+  }
+  return vars;
+}
+
 Result<void> run_command(ActionContext& c, const Action& a, ActionRecord& record)
 {
-  auto argv = expand(a.list("command"), target_vars(c));
+  auto vars = run_vars(c, a);
+  if (!vars) {
+    return std::unexpected(vars.error());
+  }
+  auto argv = expand(a.list("command"), *vars);
   // The files the command is known to rewrite are read before and after, so the report and
   // `plan` show what it did to them.
   std::vector<std::pair<std::string, std::optional<std::string>>> watched;
-  for (const auto& path : a.list("changes")) {
+  for (const auto& path : expand(a.list("changes"), *vars)) {
     auto before = c.guest.read_file(path, k_default_read_limit);
     watched.emplace_back(path, before ? std::optional<std::string>(*before) : std::nullopt);
   }
@@ -364,7 +389,7 @@ std::vector<ActionType> file_action_types()
         {ParamSpec{"command", ParamType::list, true, "the command and its arguments"},
          ParamSpec{"changes", ParamType::list, false,
                    "text files the command rewrites, recorded with their diffs"}},
-        {"target.name"}},
+        {"target.name", "bootloader.config"}},
        run_command},
   };
 }

@@ -372,13 +372,6 @@ std::vector<bootloader::MenuEntry> bls_entries(Guest& guest, const std::string& 
   return entries;
 }
 
-// The ESP's grub.cfg on RHEL 9, Fedora 34+ and SUSE only finds /boot and loads the real one
-// ("configfile", "source"): no menu of its own.
-bool is_grub_stub(const std::string& text)
-{
-  return text.find("menuentry") == std::string::npos && text.find("blscfg") == std::string::npos;
-}
-
 void inspect_grub2(Guest& guest, Inspection& out, const std::string& text)
 {
   size_t slash = out.bootloader_config.rfind('/');
@@ -445,8 +438,12 @@ bool find_grub2(Guest& guest, Inspection& out)
     }
   }
   // RHEL 7/8 on UEFI boot the ESP's grub.cfg; RHEL 9 and others keep a stub there that loads
-  // /boot/grub2/grub.cfg.
+  // /boot/grub2/grub.cfg. The config reported is the one holding the menu, never a stub: rules
+  // regenerate it (${bootloader.config}), and a stub overwritten with a menu would no longer
+  // follow what grub2-mkconfig writes later.
   std::optional<std::string> text;
+  std::string stub;
+  std::optional<std::string> stub_text;
   if (out.firmware == "uefi") {
     for (const char* mount : k_esp_mounts) {
       std::string efi = efi_dir(guest, mount, out);
@@ -457,15 +454,34 @@ bool find_grub2(Guest& guest, Inspection& out)
           continue;
         }
         auto esp_text = read_capped(guest, cfg, out, k_boot_config_cap);
-        if (esp_text && (!is_grub_stub(*esp_text) || config.empty())) {
+        if (esp_text && !bootloader::is_grub_stub(*esp_text)) {
           config = cfg;
           text = esp_text;
           break;
+        }
+        if (esp_text && stub.empty()) {
+          stub = cfg;
+          stub_text = esp_text;
         }
       }
       if (text) {
         break;
       }
+    }
+  }
+  if (!text && !stub.empty()) {
+    std::string target = bootloader::grub_stub_target(*stub_text);
+    if (target.empty()) {
+      target = config.empty() ? "/boot/grub2/grub.cfg" : config;
+    }
+    if (is_file(guest, target)) {
+      config = target;
+    } else if (config.empty()) {
+      // No menu to read: the stub's text still tells BLS apart.
+      out.warnings.push_back(
+          fmt::format("{} loads {}, which is missing: the guest has no boot menu", stub, target));
+      config = target;
+      text = stub_text;
     }
   }
   if (config.empty()) {

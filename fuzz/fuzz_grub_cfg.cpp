@@ -1,4 +1,4 @@
-// grub.cfg: entries and the default entry.
+// grub.cfg: entries, the default entry, and where an ESP stub sends grub.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -15,6 +15,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     cmdline.set("root", std::string("UUID=1"));
     cmdline.remove("console");
     (void)cmdline.text();
+  }
+  if (rehost::bootloader::is_grub_stub(text)) {
+    std::string target = rehost::bootloader::grub_stub_target(text);
+    if (!target.empty() && target != "/boot/grub/grub.cfg" && target != "/boot/grub2/grub.cfg") {
+      __builtin_trap();
+    }
   }
   return 0;
 }

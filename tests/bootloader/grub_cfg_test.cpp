@@ -80,4 +80,31 @@ TEST_SUITE("unit")
     config.uses_saved_entry = false;
     CHECK_FALSE(default_entry(config).has_value());
   }
+
+  TEST_CASE("the ESP's stubs of RHEL 9, SUSE and Debian name the grub.cfg they load; a real menu "
+            "is no stub")
+  {
+    const std::string rhel9 = "search --no-floppy --fs-uuid --set=dev 8c2d4e6f\n"
+                              "set prefix=($dev)/grub2\n\nexport $prefix\n"
+                              "configfile $prefix/grub.cfg\n";
+    const std::string sles = "set btrfs_relative_path=\"yes\"\n"
+                             "search --fs-uuid --set=root 3f9a1c2e\n"
+                             "set prefix=(${root})/boot/grub2\nsource \"${prefix}/grub.cfg\"\n";
+    const std::string debian = "search.fs_uuid 3f9a1c2e root hd0,gpt2\n"
+                               "set prefix=($root)'/boot/grub'\nconfigfile $prefix/grub.cfg\n";
+    for (const auto& stub : {rhel9, sles, debian}) {
+      CHECK(is_grub_stub(stub));
+    }
+    CHECK(grub_stub_target(rhel9) == "/boot/grub2/grub.cfg");
+    CHECK(grub_stub_target(sles) == "/boot/grub2/grub.cfg");
+    CHECK(grub_stub_target(debian) == "/boot/grub/grub.cfg");
+    // No prefix: the configfile line's own path.
+    CHECK(grub_stub_target("configfile (hd0,gpt2)/boot/grub2/grub.cfg\n")
+          == "/boot/grub2/grub.cfg");
+    CHECK(grub_stub_target("configfile $prefix/grub.cfg\n").empty());
+    CHECK(grub_stub_target("").empty());
+    // RHEL 7/8 on UEFI: the generated menu itself (RHEL 8's through blscfg).
+    CHECK_FALSE(is_grub_stub(k_debian_cfg));
+    CHECK_FALSE(is_grub_stub("set default=\"${saved_entry}\"\ninsmod blscfg\nblscfg\n"));
+  }
 }

@@ -154,6 +154,59 @@ TEST_SUITE("integration")
     }
   }
 
+  TEST_CASE("a RHEL 7 guest on UEFI gets the ESP's grub.cfg regenerated: the one its firmware "
+            "reads")
+  {
+    if (!ready()) {
+      return;
+    }
+    const std::string k = "3.10.0-1160.105.1.el7.x86_64";
+    TempDir dir;
+    auto c = convert(dir, PhonyLinux::rhel7_uefi, "aws-nitro");
+    auto calls = lines(guest_file(c, "/var/log/stub-calls"));
+    CHECK(calls.back() == "grub2-mkconfig -o /boot/efi/EFI/redhat/grub.cfg");
+    // The menu grub shows boots from the new disk, with the target's console.
+    std::string menu = guest_file(c, "/boot/efi/EFI/redhat/grub.cfg");
+    CHECK(menu.find("menuentry 'Linux " + k + "'") != std::string::npos);
+    CHECK(menu.find("root=UUID=") != std::string::npos);
+    CHECK(menu.find("console=ttyS0") != std::string::npos);
+    CHECK(must_run({"debugfs", "-R", "ls -l /boot/grub2", c.partition}).find("grub.cfg")
+          == std::string::npos);
+    // The report and `plan` name the file that changed.
+    bool recorded = false;
+    for (const auto& a : c.report["actions"]) {
+      for (const auto& change : a.value("changes", nlohmann::json::array())) {
+        recorded = recorded || change["path"] == "/boot/efi/EFI/redhat/grub.cfg";
+      }
+    }
+    CHECK(recorded);
+    check_images(c, {k}, k_nitro.drivers);
+    auto plan = run_rehost(
+        {"--backend", "native", "plan", dir.str() + "/phony.img", "--target", "aws-nitro"});
+    INFO("plan:\n" << plan.out << plan.err);
+    REQUIRE(plan.exit_code == 0);
+    CHECK(plan.out.find("grub2-mkconfig -o /boot/efi/EFI/redhat/grub.cfg") != std::string::npos);
+    CHECK(plan.out.find("+++ b/boot/efi/EFI/redhat/grub.cfg") != std::string::npos);
+    CHECK(plan.out.find("/boot/grub2/grub.cfg") == std::string::npos);
+  }
+
+  TEST_CASE("a RHEL 9 guest on UEFI keeps the ESP's stub and regenerates /boot/grub2/grub.cfg")
+  {
+    if (!ready()) {
+      return;
+    }
+    const std::string k = "5.14.0-427.13.1.el9_4.x86_64";
+    TempDir dir;
+    auto c = convert(dir, PhonyLinux::rhel9_uefi, "aws-nitro");
+    auto calls = lines(guest_file(c, "/var/log/stub-calls"));
+    CHECK(calls.back() == "grub2-mkconfig -o /boot/grub2/grub.cfg");
+    CHECK(guest_file(c, "/boot/efi/EFI/redhat/grub.cfg")
+          == "search --no-floppy --fs-uuid --set=dev 8c2d4e6f-1a3b-4c5d-8e9f-0a1b2c3d4e5f\n"
+             "set prefix=($dev)/grub2\n\nexport $prefix\nconfigfile $prefix/grub.cfg\n");
+    CHECK(guest_file(c, "/boot/grub2/grub.cfg").find("\nblscfg\n") != std::string::npos);
+    check_images(c, {k}, k_nitro.drivers);
+  }
+
   TEST_CASE("a SLES 15 guest gets a dracut drop-in, and both its kernels are rebuilt")
   {
     if (!ready()) {

@@ -41,6 +41,10 @@ namespace rehost::test {
 // programs that record their arguments in /var/log/stub-calls:
 //   rocky9  rocky-9.3: dracut (add_drivers of /etc/dracut.conf.d and the distribution's
 //           drop-ins, --force), BLS entries, grubenv, grub2-mkconfig, a rescue image
+//   rhel7_uefi  rhel-7.9-uefi: dracut, grub2-mkconfig, the real grub.cfg and grubenv on the
+//           ESP's EFI/redhat (a directory of the root file system here)
+//   rhel9_uefi  rhel-9.4-uefi: as rocky9, with the ESP's EFI/redhat/grub.cfg a stub that loads
+//           /boot/grub2/grub.cfg
 //   sles15  sles-15.5: two kernels, dracut, /etc/sysconfig/kernel, grub2-mkconfig
 //   sles11  sles-11.4: mkinitrd (INITRD_MODULES of /etc/sysconfig/kernel), grub legacy
 //   arch    arch-grub: mkinitcpio (MODULES=() of /etc/mkinitcpio.conf), grub-mkconfig
@@ -48,7 +52,7 @@ namespace rehost::test {
 // lists, with their modules.dep dependencies; a kernel without a module tree is an error.
 // Every module modules.dep lists exists as a placeholder file. Needs /bin/busybox on the host.
 // Returns the tree's path.
-enum class PhonyLinux { rocky9, sles15, sles11, arch };
+enum class PhonyLinux { rocky9, rhel7_uefi, rhel9_uefi, sles15, sles11, arch };
 std::string write_runnable_linux(const TempDir& dir, const std::string& rel, PhonyLinux which);
 
 } // namespace rehost::test

@@ -151,28 +151,43 @@ struct Distro {
   std::vector<std::pair<std::string, std::string>> files;
 };
 
+// The RHEL family's phony guests: one root file system, so /boot's paths gain /boot.
+Distro rhel_like(const char* fixture, bool bls)
+{
+  std::string grub = "GRUB_TIMEOUT=5\nGRUB_DISTRIBUTOR=\"$(sed 's, release .*$,,g' "
+                     "/etc/system-release)\"\nGRUB_DEFAULT=saved\nGRUB_DISABLE_SUBMENU=true\n"
+                     "GRUB_TERMINAL_OUTPUT=\"console\"\n"
+                     "GRUB_CMDLINE_LINUX=\"crashkernel=auto rhgb quiet\"\n"
+                     "GRUB_DISABLE_RECOVERY=\"true\"\n";
+  if (bls) {
+    grub += "GRUB_ENABLE_BLSCFG=true\n";
+  }
+  return {fixture,
+          {{"root=/dev/mapper/rhel-root", "root=/dev/sda1"},
+           {"linux /vmlinuz-", "linux /boot/vmlinuz-"},
+           {"initrd /initramfs-", "initrd /boot/initramfs-"},
+           {"linuxefi /vmlinuz-", "linuxefi /boot/vmlinuz-"},
+           {"initrdefi /initramfs-", "initrdefi /boot/initramfs-"}},
+          ".ko.xz",
+          {"kernel/drivers/scsi/sd_mod.ko.xz:"},
+          {{"/usr/bin/dracut", k_dracut},
+           {"/usr/sbin/grub2-mkconfig", k_grub_mkconfig},
+           {"/usr/bin/rpm", k_record_only}},
+          {{"/etc/fstab", "/dev/sda1 / ext4 defaults 1 1\n"},
+           {"/etc/default/grub", grub},
+           {"/etc/dracut.conf.d/50-vmware.conf", "add_drivers+=\" vmw_pvscsi \"\n"}}};
+}
+
 Distro distro(PhonyLinux which)
 {
   const std::string fstab = "/dev/sda1 / ext4 defaults 1 1\n";
   switch (which) {
   case PhonyLinux::rocky9:
-    return {
-        "rocky-9.3",
-        {{"root=/dev/mapper/rhel-root", "root=/dev/sda1"},
-         {"linux /vmlinuz-", "linux /boot/vmlinuz-"},
-         {"initrd /initramfs-", "initrd /boot/initramfs-"}},
-        ".ko.xz",
-        {"kernel/drivers/scsi/sd_mod.ko.xz:"},
-        {{"/usr/bin/dracut", k_dracut},
-         {"/usr/sbin/grub2-mkconfig", k_grub_mkconfig},
-         {"/usr/bin/rpm", k_record_only}},
-        {{"/etc/fstab", fstab},
-         {"/etc/default/grub",
-          "GRUB_TIMEOUT=5\nGRUB_DISTRIBUTOR=\"$(sed 's, release .*$,,g' /etc/system-release)\"\n"
-          "GRUB_DEFAULT=saved\nGRUB_DISABLE_SUBMENU=true\nGRUB_TERMINAL_OUTPUT=\"console\"\n"
-          "GRUB_CMDLINE_LINUX=\"crashkernel=auto rhgb quiet\"\n"
-          "GRUB_DISABLE_RECOVERY=\"true\"\nGRUB_ENABLE_BLSCFG=true\n"},
-         {"/etc/dracut.conf.d/50-vmware.conf", "add_drivers+=\" vmw_pvscsi \"\n"}}};
+    return rhel_like("rocky-9.3", true);
+  case PhonyLinux::rhel7_uefi:
+    return rhel_like("rhel-7.9-uefi", false);
+  case PhonyLinux::rhel9_uefi:
+    return rhel_like("rhel-9.4-uefi", true);
   case PhonyLinux::sles15:
     return {"sles-15.5",
             {{"root=UUID=3f9a1c2e-5b7d-4e21-9c0a-6d8e2f4b1a7c", "root=/dev/sda1"}},
