@@ -106,6 +106,7 @@ GrubConfig parse_grub_cfg(const std::string& text)
     if (current && (cmd == "linux" || cmd == "linux16" || cmd == "linuxefi" || cmd == "kernel")
         && words.size() >= 2) {
       current->kernel = rehost::shell_unquote(words[1]);
+      current->loader = cmd;
       size_t at = line.find(words[1]) + words[1].size();
       current->args = trim(line.substr(at));
       continue;

@@ -16,6 +16,7 @@ struct GrubEntry {
   std::string id;     // --id or $menuentry_id_option value, if any
   std::string path;   // "0", "1>2": its position, as GRUB_DEFAULT numbers it
   std::string kernel; // path after `linux`/`linux16`/`linuxefi`
+  std::string loader; // that command: "linux", "linux16" (BIOS only), "linuxefi", "kernel"
   std::string args;   // kernel arguments
   std::vector<std::string> initrds;
   int line = 0;

@@ -163,6 +163,12 @@ Check check_bootloader(Guest& guest, const Inspection& in)
     return check;
   }
   std::vector<std::string> problems;
+  // grub-mkconfig run where the guest's firmware did not show (an appliance booted by BIOS)
+  // writes linux16 entries, which UEFI grub does not have.
+  if (in.firmware == "uefi" && (entry->loader == "linux16" || entry->loader == "kernel")) {
+    problems.push_back(
+        fmt::format("the entry loads its kernel with {}, which UEFI grub lacks", entry->loader));
+  }
   if (entry->kernel.empty() || !is_file(guest, guest_path_of_boot_file(in, entry->kernel))) {
     problems.push_back(fmt::format("kernel {} does not exist", entry->kernel));
   }
@@ -263,18 +269,36 @@ Check check_kernel_args(const Inspection& in, const TargetProfile& target)
 
 } // namespace
 
+// A UEFI guest boots on the target only through the fallback loader: the NVRAM entry that
+// named its vendor loader stayed with the old machine.
+Check check_uefi_fallback(const Inspection& in)
+{
+  Check check;
+  check.name = "uefi";
+  check.passed = in.efi_fallback_loader;
+  check.detail = in.efi_fallback_loader
+                     ? "the ESP holds the fallback loader \\EFI\\BOOT\\BOOTX64.EFI"
+                     : "no fallback loader \\EFI\\BOOT\\BOOTX64.EFI on the ESP: the target's "
+                       "firmware has no boot entry for the guest's own loader";
+  return check;
+}
+
 std::vector<Check> validate_guest(Guest& guest, const Inspection& inspection,
                                   const TargetProfile& target, nlohmann::json* initramfs_listing)
 {
   if (inspection.windows) {
     return validate_windows(guest, inspection, target.windows);
   }
-  return {
+  std::vector<Check> checks = {
       check_initramfs(guest, inspection, target, initramfs_listing),
       check_bootloader(guest, inspection),
       check_kernel_args(inspection, target),
       check_fstab(guest, inspection),
   };
+  if (inspection.firmware == "uefi") {
+    checks.push_back(check_uefi_fallback(inspection));
+  }
+  return checks;
 }
 
 } // namespace rehost

@@ -5,7 +5,10 @@
 //               storage and network drivers and their dependencies, or the kernel has them
 //               built in;
 //   bootloader  the default boot entry names a kernel and an initramfs that exist, and its
-//               root= names the root file system in a form that survives the move;
+//               root= names the root file system in a form that survives the move; on a UEFI
+//               guest it loads the kernel with a command UEFI grub has (not linux16);
+//   uefi        (UEFI guests) the ESP holds the fallback loader \EFI\BOOT\BOOTX64.EFI, the only
+//               loader the target's firmware finds;
 //   fstab       every entry resolves to a file system of this disk, or is nofail, or needs no
 //               device.
 #pragma once

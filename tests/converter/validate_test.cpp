@@ -34,6 +34,47 @@ Inspection bls_guest(const test::TempDir& dir)
   return in;
 }
 
+// A RHEL 7 style guest: grub.cfg holds the entry, loaded with `loader` (linux16 or linuxefi).
+Inspection grub_cfg_guest(const test::TempDir& dir, const std::string& loader,
+                          const std::string& firmware)
+{
+  std::string initrd = loader == "linuxefi" ? "initrdefi" : "initrd16";
+  dir.write("root/boot/grub2/grub.cfg",
+            "set default=\"0\"\nmenuentry 'CentOS Linux (3.10.0-1160.el7.x86_64) 7 (Core)' {\n"
+            "\t" + loader
+                + " /boot/vmlinuz-3.10.0-1160.el7.x86_64 root=UUID=r ro\n\t" + initrd
+                + " /boot/initramfs-3.10.0-1160.el7.x86_64.img\n}\n");
+  dir.write("root/boot/vmlinuz-3.10.0-1160.el7.x86_64", "kernel\n");
+  dir.write("root/boot/initramfs-3.10.0-1160.el7.x86_64.img", "image\n");
+  Inspection in;
+  in.firmware = firmware;
+  in.bootloader = "grub2";
+  in.bootloader_config = "/boot/grub2/grub.cfg";
+  in.default_entry = "CentOS Linux (3.10.0-1160.el7.x86_64) 7 (Core)";
+  in.default_kernel = "3.10.0-1160.el7.x86_64";
+  in.default_cmdline = "root=UUID=r ro";
+  return in;
+}
+
+std::vector<Check> all_checks(const test::TempDir& dir, const Inspection& in)
+{
+  auto guest = DirGuest::open(dir.str() + "/root");
+  REQUIRE(guest);
+  TargetProfile target;
+  target.name = "kvm";
+  return validate_guest(**guest, in, target, nullptr);
+}
+
+const Check* named(const std::vector<Check>& checks, const std::string& name)
+{
+  for (const auto& c : checks) {
+    if (c.name == name) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
 Check bootloader_check(const test::TempDir& dir, const Inspection& in)
 {
   auto guest = DirGuest::open(dir.str() + "/root");
@@ -83,5 +124,39 @@ TEST_SUITE("unit")
     auto check = bootloader_check(dir, in);
     CHECK_FALSE(check.passed);
     CHECK(check.detail == "no entry of /boot/loader/entries is the default ('gone')");
+  }
+
+  TEST_CASE("on a UEFI guest, a default entry loaded with linux16 fails the bootloader check")
+  {
+    test::TempDir dir;
+    auto checks = all_checks(dir, grub_cfg_guest(dir, "linux16", "uefi"));
+    REQUIRE(named(checks, "bootloader"));
+    CHECK_FALSE(named(checks, "bootloader")->passed);
+    CHECK(named(checks, "bootloader")
+              ->detail.find("loads its kernel with linux16, which UEFI "
+                            "grub lacks")
+          != std::string::npos);
+    // The same entry is right on a BIOS guest, and linuxefi is right on UEFI.
+    test::TempDir bios;
+    CHECK(named(all_checks(bios, grub_cfg_guest(bios, "linux16", "bios")), "bootloader")->passed);
+    test::TempDir efi;
+    CHECK(named(all_checks(efi, grub_cfg_guest(efi, "linuxefi", "uefi")), "bootloader")->passed);
+  }
+
+  TEST_CASE("a UEFI guest passes validation only with the fallback loader on its ESP")
+  {
+    test::TempDir dir;
+    Inspection in = grub_cfg_guest(dir, "linuxefi", "uefi");
+    auto without = all_checks(dir, in);
+    REQUIRE(named(without, "uefi"));
+    CHECK_FALSE(named(without, "uefi")->passed);
+    CHECK(named(without, "uefi")->detail.find("no fallback loader") == 0);
+    in.efi_fallback_loader = true;
+    auto with = all_checks(dir, in);
+    REQUIRE(named(with, "uefi"));
+    CHECK(named(with, "uefi")->passed);
+    // BIOS guests have no such check.
+    in.firmware = "bios";
+    CHECK_FALSE(named(all_checks(dir, in), "uefi"));
   }
 }
