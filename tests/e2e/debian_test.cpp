@@ -131,21 +131,28 @@ TEST_SUITE("e2e")
     auto vj = read_json(dir.str() + "/vmware.json");
     CHECK(vj["validation"]["boot_test"]["passed"] == true);
 
-    // Before conversion it cannot boot on NVMe (aws-nitro) or virtio (kvm): the initramfs has
-    // no driver for the disk and gives up on the root device.
-    for (const char* target : {"aws-nitro", "kvm"}) {
+    // Before conversion it cannot boot on NVMe (aws-nitro): the initramfs has no driver for
+    // the disk and gives up on the root device. Virtio (kvm) fails the same way; one failing
+    // boot shows it, the static check shows both.
+    for (std::string target : {"aws-nitro", "kvm"}) {
       CAPTURE(target);
+      bool boot = target == "aws-nitro";
       std::string report = dir.str() + "/" + target + ".json";
-      auto r =
-          run_rehost({"validate", source, "--target", target, "--boot-test", "--report", report});
+      std::vector<std::string> args = {"validate", source, "--target", target, "--report", report};
+      if (boot) {
+        args.push_back("--boot-test");
+      }
+      auto r = run_rehost(args);
       CHECK(r.exit_code == 6);
       auto rj = read_json(report);
-      CHECK(rj["validation"]["boot_test"]["passed"] == false);
-      std::string reason = rj["validation"]["boot_test"]["reason"];
-      CHECK_MESSAGE((reason.find("Gave up waiting") != std::string::npos
-                     || reason.find("ALERT") != std::string::npos),
-                    reason);
-      // The static checks saw it too: the initramfs lacks the target's storage driver.
+      if (boot) {
+        CHECK(rj["validation"]["boot_test"]["passed"] == false);
+        std::string reason = rj["validation"]["boot_test"]["reason"];
+        CHECK_MESSAGE((reason.find("Gave up waiting") != std::string::npos
+                       || reason.find("ALERT") != std::string::npos),
+                      reason);
+      }
+      // The static checks see it: the initramfs lacks the target's storage driver.
       CHECK(rj["validation"]["checks"][0]["passed"] == false);
     }
     CHECK(sha256_of(source) == before);

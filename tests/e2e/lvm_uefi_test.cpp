@@ -75,7 +75,8 @@ void convert_and_boot_uefi(const std::string& target, const std::string& backend
         != std::string::npos);
   // It was OVMF that booted it, from the fallback loader rehost put on the ESP.
   std::string console = read_file(j["validation"]["boot_test"]["log_file"]);
-  CHECK(console.find("by EDK II") != std::string::npos);
+  CHECK(console.find("BdsDxe: starting Boot0") != std::string::npos);
+  CHECK(console.find("EFI Internal Shell") == std::string::npos);
   CHECK(changed(j, "/boot/efi/EFI/BOOT/BOOTX64.EFI"));
   // The root keeps its LVM name; /boot and the ESP were already named by UUID.
   std::string fstab = diffs_of(j, "/etc/fstab");
