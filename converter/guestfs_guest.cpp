@@ -8,8 +8,10 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <guestfs.h>
@@ -102,8 +104,71 @@ int GuestfsGuest::launches()
   return g_launches.load();
 }
 
+namespace {
+
+// How long an appliance may take to start. Under TCG on a busy 2-core host a launch takes
+// 20-90 s; now and then the appliance's kernel stops making progress while booting, and
+// libguestfs would wait for it forever.
+std::chrono::seconds launch_timeout()
+{
+  if (const char* v = std::getenv("REHOST_APPLIANCE_TIMEOUT")) {
+    long seconds = std::strtol(v, nullptr, 10);
+    if (seconds > 0) {
+      return std::chrono::seconds(seconds);
+    }
+  }
+  return std::chrono::seconds(300);
+}
+
+// Kills the qemu processes this process started (libguestfs forks them directly).
+void kill_child_qemu()
+{
+  std::error_code ec;
+  const std::string self = std::to_string(getpid());
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // "PID (COMM) STATE PPID ..."; COMM may hold spaces and parentheses, so from the last ')'.
+    size_t close = line.rfind(')');
+    size_t open = line.find('(');
+    if (close == std::string::npos || open == std::string::npos) {
+      continue;
+    }
+    std::istringstream rest(line.substr(close + 1));
+    std::string state, ppid;
+    rest >> state >> ppid;
+    if (ppid == self && line.substr(open + 1, close - open - 1).rfind("qemu", 0) == 0) {
+      kill(static_cast<pid_t>(std::stol(pid)), SIGKILL);
+    }
+  }
+}
+
+} // namespace
+
 Result<std::unique_ptr<GuestfsGuest>>
 GuestfsGuest::launch(const std::string& image, const std::string& format, DiskAccess access)
+{
+  // A launch that hangs is stopped and made once more; two in a row is an error.
+  const auto timeout = launch_timeout();
+  for (int attempt = 1;; ++attempt) {
+    bool expired = false;
+    auto guest = launch_once(image, format, access, timeout, expired);
+    if (guest || !expired || attempt == 2) {
+      return guest;
+    }
+    log::warning("the libguestfs appliance did not start within {} s; starting it again",
+                 timeout.count());
+  }
+}
+
+Result<std::unique_ptr<GuestfsGuest>>
+GuestfsGuest::launch_once(const std::string& image, const std::string& format, DiskAccess access,
+                          std::chrono::seconds timeout, bool& expired)
 {
   guestfs_h* g = guestfs_create(); // reads the LIBGUESTFS_* variables
   if (!g) {
@@ -136,8 +201,28 @@ GuestfsGuest::launch(const std::string& image, const std::string& format, DiskAc
   }
   interrupt::check();
   g_launches.fetch_add(1);
-  if (guestfs_launch(g) != 0) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool finished = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(mutex);
+    if (!cv.wait_for(lock, timeout, [&] { return finished; })) {
+      expired = true;
+      kill_child_qemu();
+    }
+  });
+  int launched = guestfs_launch(g);
+  {
+    std::lock_guard lock(mutex);
+    finished = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+  if (launched != 0) {
     interrupt::check();
+    if (expired) {
+      return fail("{}: the libguestfs appliance did not start within {} s", image, timeout.count());
+    }
     return fail("{}: the libguestfs appliance did not start: {}", image, guest->last_error());
   }
   return guest;
@@ -516,7 +601,15 @@ Result<CommandResult> GuestfsGuest::run(const std::vector<std::string>& argv,
   // The appliance reports only stdout of a command that succeeded, so the command runs under
   // the guest's shell, which merges the streams and prints the exit status last.
   static const std::string k_marker = "rehost-exit-status=";
-  std::string script = "\"$@\" 2>&1; echo; echo " + k_marker + "$?";
+  std::string script = "\"$@\" 2>&1; s=$?; echo; echo " + k_marker + "$s";
+  if (m_firmware == "uefi") {
+    // A small tmpfs over the appliance's /sys/firmware, inside the guest's view only for this
+    // command; if the guest has no mount, the command runs as before.
+    script = "if mount -t tmpfs -o size=64k,mode=0755 rehost-efi /sys/firmware 2>/dev/null; then "
+             "mkdir -p /sys/firmware/efi/efivars; efi=1; fi; \"$@\" 2>&1; s=$?; "
+             "[ -n \"$efi\" ] && umount /sys/firmware; echo; echo "
+             + k_marker + "$s";
+  }
   std::vector<std::string> args = {"/bin/sh", "-c", script, "sh"};
   args.insert(args.end(), argv.begin(), argv.end());
   std::vector<char*> cargs;

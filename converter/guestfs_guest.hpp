@@ -61,7 +61,15 @@ public:
   Result<CommandResult> run(const std::vector<std::string>& argv,
                             std::chrono::seconds timeout) override;
 
+  // The guest's firmware, "bios" or "uefi". The appliance boots by BIOS; guest commands of a
+  // UEFI guest see a /sys/firmware/efi of their own, as on the guest (grub2-mkconfig of
+  // RHEL 7 and 8 writes linuxefi entries only when it is there, linux16 otherwise).
+  void set_firmware(const std::string& firmware) { m_firmware = firmware; }
+
 private:
+  static Result<std::unique_ptr<GuestfsGuest>>
+  launch_once(const std::string& image, const std::string& format, DiskAccess access,
+              std::chrono::seconds timeout, bool& expired);
   GuestfsGuest(guestfs_h* g, std::string image, DiskAccess access)
       : m_g(g), m_image(std::move(image)), m_access(access)
   {
@@ -74,6 +82,7 @@ private:
   std::string m_image;
   DiskAccess m_access;
   bool m_mounted = false;
+  std::string m_firmware = "bios";
 };
 
 } // namespace rehost

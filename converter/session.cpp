@@ -239,6 +239,7 @@ GuestSession open_session(const Source& source, const std::string& image, const 
     interrupt::check();
     fatal(ExitCode::bad_source, "{}: {}", source.path, r.error().message);
   }
+  g.set_firmware(firmware_of(session.disk));
   return session;
 }
 

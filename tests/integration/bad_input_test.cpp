@@ -3,6 +3,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <chrono>
+#include <cstdlib>
+
 #include <doctest/doctest.h>
 
 #include "tests/integration/phony.hpp"
@@ -142,5 +145,33 @@ TEST_SUITE("integration")
       CHECK(o.code == 3);
       CHECK(o.error.find("phony.qcow2: damaged qcow2 image") != std::string::npos);
     }
+  }
+
+  TEST_CASE("an appliance that does not start in time is stopped, started once more, then "
+            "reported")
+  {
+    if (!have_tool_or_skip("qemu-system-x86_64")) {
+      return;
+    }
+    TempDir dir;
+    write_phony_debian(dir, "root");
+    std::string img = make_ext4_disk(dir, "phony.img", dir.str() + "/root");
+    std::string before = sha256_of(img);
+    // No appliance starts in 1 s; a hung one is stopped the same way.
+    setenv("REHOST_APPLIANCE_TIMEOUT", "1", 1);
+    auto start = std::chrono::steady_clock::now();
+    auto r = run_rehost({"--backend", "guestfs", "inspect", img});
+    auto took = std::chrono::steady_clock::now() - start;
+    unsetenv("REHOST_APPLIANCE_TIMEOUT");
+    INFO("stderr:\n" << r.err);
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find("warning: the libguestfs appliance did not start within 1 s; starting it "
+                     "again")
+          != std::string::npos);
+    CHECK(single_error_line(r.err).find("phony.img: the libguestfs appliance did not start "
+                                        "within 1 s")
+          != std::string::npos);
+    CHECK(took < std::chrono::seconds(60));
+    CHECK(sha256_of(img) == before);
   }
 }

@@ -141,13 +141,16 @@ actions:
     CHECK(j["disk"]["partition_tables"][0]["partitions"].size() == 2);
   }
 
-  TEST_CASE("an XFS root on GPT with an EFI system partition is a UEFI guest")
+  TEST_CASE("an XFS root on GPT with an EFI system partition is a UEFI guest, converted with "
+            "its firmware")
   {
-    if (!have_tool_or_skip("guestfish")) {
+    if (!have_tool_or_skip("guestfish") || !have_tool_or_skip("busybox")) {
       return;
     }
     TempDir dir;
-    std::string source = layout_disk(dir, "xfs", write_phony_debian(dir, "root"));
+    std::string tree = write_runnable_debian(dir, "root");
+    dir.write("root/boot/efi/EFI/debian/grubx64.efi", "phony grub\n");
+    std::string source = layout_disk(dir, "xfs", tree);
     auto r = run_rehost({"inspect", "--json", source});
     INFO("stderr:\n" << r.err);
     REQUIRE(r.exit_code == 0);
@@ -162,6 +165,35 @@ actions:
     if (j["backend"] == "guestfs") {
       CHECK(r.err.find("this host's kernel cannot mount") != std::string::npos);
     }
+
+    // Guest programs see the guest's firmware in either backend (the appliance itself boots by
+    // BIOS): grub2-mkconfig of RHEL 7 and 8 picks linuxefi or linux16 by it.
+    dir.write("rules/firmware.yaml", R"yaml(id: firmware
+description: guest programs see UEFI
+match:
+  family: [debian]
+actions:
+  - type: run
+    command: [sh, -c, 'test -d /sys/firmware/efi']
+)yaml");
+    std::string report = dir.str() + "/report.json";
+    auto c = run_rehost({"--rules-dir", dir.str() + "/rules", "convert", source, "--target", "kvm",
+                         "-o", dir.str() + "/out.qcow2", "--report", report});
+    INFO("convert stderr:\n" << c.err);
+    REQUIRE(c.exit_code == 0);
+    auto rep = nlohmann::json::parse(read_file(report));
+    bool saw_efi = false;
+    bool fallback = false;
+    for (const auto& a : rep["actions"]) {
+      if (a["type"] == "run" && a["rule"] == "firmware") {
+        saw_efi = a["commands"].size() == 1 && a["commands"][0]["exit_status"] == 0;
+      }
+      for (const auto& ch : a["changes"]) {
+        fallback = fallback || ch["path"] == "/boot/efi/EFI/BOOT/BOOTX64.EFI";
+      }
+    }
+    CHECK(saw_efi);
+    CHECK(fallback);
   }
 
   TEST_CASE("a btrfs root in a subvolume, with a snapper snapshot, is one OS")
