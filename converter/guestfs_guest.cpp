@@ -125,7 +125,9 @@ void kill_child_qemu()
 {
   std::error_code ec;
   const std::string self = std::to_string(getpid());
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+  std::filesystem::directory_iterator it("/proc", ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const auto& e = *it;
     std::string pid = e.path().filename().string();
     if (pid.find_first_not_of("0123456789") != std::string::npos) {
       continue;
@@ -204,12 +206,17 @@ GuestfsGuest::launch_once(const std::string& image, const std::string& format, D
   std::mutex mutex;
   std::condition_variable cv;
   bool finished = false;
+  // After the time is up, qemu is killed again every few seconds until the launch returns (a
+  // qemu started after the first kill would hang it again).
   std::thread watchdog([&] {
     std::unique_lock lock(mutex);
-    if (!cv.wait_for(lock, timeout, [&] { return finished; })) {
-      expired = true;
-      kill_child_qemu();
+    if (cv.wait_for(lock, timeout, [&] { return finished; })) {
+      return;
     }
+    expired = true;
+    do {
+      kill_child_qemu();
+    } while (!cv.wait_for(lock, std::chrono::seconds(5), [&] { return finished; }));
   });
   int launched = guestfs_launch(g);
   {
@@ -218,7 +225,8 @@ GuestfsGuest::launch_once(const std::string& image, const std::string& format, D
   }
   cv.notify_all();
   watchdog.join();
-  if (launched != 0) {
+  // A launch that returned just as the time ran out has lost its qemu all the same.
+  if (launched != 0 || expired) {
     interrupt::check();
     if (expired) {
       return fail("{}: the libguestfs appliance did not start within {} s", image, timeout.count());
@@ -605,9 +613,11 @@ Result<CommandResult> GuestfsGuest::run(const std::vector<std::string>& argv,
   if (m_firmware == "uefi") {
     // A small tmpfs over the appliance's /sys/firmware, inside the guest's view only for this
     // command; if the guest has no mount, the command runs as before.
-    script = "if mount -t tmpfs -o size=64k,mode=0755 rehost-efi /sys/firmware 2>/dev/null; then "
-             "mkdir -p /sys/firmware/efi/efivars; efi=1; fi; \"$@\" 2>&1; s=$?; "
-             "[ -n \"$efi\" ] && umount /sys/firmware; echo; echo "
+    // -n: nothing in the guest's /etc/mtab, where it is a file (RHEL 6, SLES 11).
+    script = "efi=; if mount -n -t tmpfs -o size=64k,mode=0755 rehost-efi /sys/firmware "
+             "2>/dev/null; then mkdir -p /sys/firmware/efi/efivars; efi=1; fi; \"$@\" 2>&1; "
+             "s=$?; [ -n \"$efi\" ] && { umount -n /sys/firmware || umount -l -n "
+             "/sys/firmware; } 2>/dev/null; echo; echo "
              + k_marker + "$s";
   }
   std::vector<std::string> args = {"/bin/sh", "-c", script, "sh"};

@@ -456,7 +456,9 @@ Result<VolumeGroup> parse_metadata(std::string_view text)
       }
       pv.id = *id;
       pv.pe_count = *pe_count;
-      vg.pvs[pv_name] = pv;
+      if (!vg.pvs.emplace(pv_name, pv).second) {
+        return fail("LVM metadata of {}: physical volume {} is described twice", vg.name, pv_name);
+      }
     }
   }
   if (const Section* lvs = vg_section.section("logical_volumes")) {
@@ -502,6 +504,10 @@ Result<VolumeGroup> parse_metadata(std::string_view text)
         }
         lv.segments.push_back(std::move(segment));
       }
+      if (std::any_of(vg.lvs.begin(), vg.lvs.end(),
+                      [&](const LogicalVolume& other) { return other.name == lv.name; })) {
+        return fail("LVM metadata of {}: logical volume {} is described twice", vg.name, lv.name);
+      }
       vg.lvs.push_back(std::move(lv));
     }
   }
@@ -509,7 +515,7 @@ Result<VolumeGroup> parse_metadata(std::string_view text)
 }
 
 Result<std::vector<ByteRange>> disk_ranges(const VolumeGroup& vg, const LogicalVolume& lv,
-                                           const std::map<std::string, uint64_t>& pv_offsets)
+                                           const std::map<std::string, ByteRange>& pvs)
 {
   std::vector<Segment> segments = lv.segments;
   std::sort(segments.begin(), segments.end(),
@@ -530,8 +536,8 @@ Result<std::vector<ByteRange>> disk_ranges(const VolumeGroup& vg, const LogicalV
       return fail("{}/{}: its segment names an unknown physical volume {}", vg.name, lv.name,
                   s.stripes.front().first);
     }
-    auto where = pv_offsets.find(without_dashes(pv->second.id));
-    if (where == pv_offsets.end()) {
+    auto where = pvs.find(without_dashes(pv->second.id));
+    if (where == pvs.end()) {
       return fail("{}/{} lies on a physical volume that is not on this disk ({})", vg.name, lv.name,
                   pv->second.id);
     }
@@ -542,10 +548,16 @@ Result<std::vector<ByteRange>> disk_ranges(const VolumeGroup& vg, const LogicalV
     }
     ByteRange r;
     uint64_t skip;
-    if (!checked_mul(first, vg.extent_size, skip) || !checked_add(where->second, skip, r.offset)
+    uint64_t end;
+    uint64_t pv_end;
+    if (!checked_mul(first, vg.extent_size, skip)
+        || !checked_add(where->second.offset, skip, r.offset)
         || !checked_add(r.offset, pv->second.pe_start, r.offset)
-        || !checked_mul(s.extent_count, vg.extent_size, r.size)) {
-      return fail("{}/{}: its extents are out of range", vg.name, lv.name);
+        || !checked_mul(s.extent_count, vg.extent_size, r.size)
+        || !checked_add(r.offset, r.size, end)
+        || !checked_add(where->second.offset, where->second.size, pv_end) || end > pv_end) {
+      return fail("{}/{}: its extents run past the end of its physical volume's partition", vg.name,
+                  lv.name);
     }
     if (!ranges.empty() && ranges.back().offset + ranges.back().size == r.offset) {
       ranges.back().size += r.size;

@@ -76,19 +76,21 @@ struct VolumeGroup {
 };
 
 // Parses a VG's metadata text. VG and LV names are checked as LVM checks them (letters,
-// digits and "+_.-", not starting with '-', not "." or ".."), so they are safe path components.
+// digits and "+_.-", not starting with '-', not "." or ".."), so they are safe path components;
+// a PV or LV name given twice is an error.
 Result<VolumeGroup> parse_metadata(std::string_view text);
 
-// Where `lv` lies on the disk: byte ranges of the disk, in the LV's order, adjacent ones
-// merged, given where each PV of this disk starts (by UUID, without dashes). One range when the
-// LV is a plain run of the disk; an error saying why when it is not linear (thin, RAID,
-// snapshot, several stripes, ...) or lies on a PV not on this disk.
 struct ByteRange {
   uint64_t offset = 0;
   uint64_t size = 0;
 };
+
+// Where `lv` lies on the disk: byte ranges of the disk, in the LV's order, adjacent ones
+// merged, given where each PV of this disk lies (by UUID, without dashes). One range when the
+// LV is a plain run of the disk; an error saying why when it is not linear (thin, RAID,
+// snapshot, several stripes, ...), lies on a PV not on this disk, or runs past its PV.
 Result<std::vector<ByteRange>> disk_ranges(const VolumeGroup& vg, const LogicalVolume& lv,
-                                           const std::map<std::string, uint64_t>& pv_offsets);
+                                           const std::map<std::string, ByteRange>& pvs);
 
 // "/dev/VG/LV", the name libguestfs gives an LV.
 std::string device_name(const VolumeGroup& vg, const LogicalVolume& lv);

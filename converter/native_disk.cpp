@@ -79,13 +79,14 @@ std::string mapper_name(const std::string& vg, const std::string& lv)
   return escape(vg) + "-" + escape(lv);
 }
 
-// "/dev/sda1" -> "/dev/rehost-sda1", "/dev/vg0/root" -> "/dev/rehost-vg0-root" (see
-// describe_disk).
+// "/dev/sda1" -> "/dev/rehost-sda1"; an LV "/dev/vg0/root" -> "/dev/mapper/vg0-root", where the
+// guest's own system has it: mounts show it as their source, so grub-mkconfig writes root= as
+// on the original (see describe_disk).
 std::string view_device(const std::string& device)
 {
   std::string name = device.substr(5);
   if (size_t slash = name.find('/'); slash != std::string::npos) {
-    name = mapper_name(name.substr(0, slash), name.substr(slash + 1));
+    return "/dev/mapper/" + mapper_name(name.substr(0, slash), name.substr(slash + 1));
   }
   return "/dev/rehost-" + name;
 }
@@ -183,11 +184,14 @@ const char* const k_work_files[] = {"/view/probe", "/view/root",     "/view/proc
 void remove_work_files(const std::string& workdir)
 {
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(workdir + "/view/dev", ec)) {
-    if (e.is_block_file(ec)) {
-      ::remove(e.path().c_str());
+  for (const char* dir : {"/view/dev/mapper", "/view/dev"}) {
+    for (const auto& e : fs::directory_iterator(workdir + dir, ec)) {
+      if (e.is_block_file(ec)) {
+        ::remove(e.path().c_str());
+      }
     }
   }
+  ::rmdir((workdir + "/view/dev/mapper").c_str());
   for (const char* name : k_work_files) {
     ::remove((workdir + name).c_str());
   }
@@ -336,7 +340,7 @@ Result<DiskInfo> NativeDisk::describe_disk()
   // grub-mkconfig refuses loop devices backed by files (10_linux), and grub-probe takes
   // "sda1" for a partition of a "sda" it cannot find; a whole-disk name satisfies both.
   m_view = m_workdir + "/view";
-  fs::create_directories(m_view + "/dev");
+  fs::create_directories(m_view + "/dev/mapper");
   fs::create_directories(m_view + "/proc");
   if (mount("proc", (m_view + "/proc").c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr)
       != 0) {
@@ -368,15 +372,16 @@ void NativeDisk::add_logical_volumes(
 {
   // Each physical volume's label and newest metadata; a VG on several PVs has its text on each.
   std::map<std::string, lvm::VolumeGroup> groups;
-  std::map<std::string, uint64_t> pv_offsets; // by PV UUID
+  std::map<std::string, lvm::ByteRange> pv_places; // by PV UUID
   struct Pv {
     std::string device;
     uint64_t offset;
+    uint64_t size;
   };
   std::vector<Pv> pvs;
   for (const auto& f : m_disk.filesystems) {
     if (f.type == "LVM2_member") {
-      pvs.push_back({f.device, region(f.device)->offset});
+      pvs.push_back({f.device, region(f.device)->offset, region(f.device)->size});
     }
   }
   for (const auto& r : pvs) {
@@ -386,7 +391,11 @@ void NativeDisk::add_logical_volumes(
       m_lvm_problems.push_back(r.device + ": " + label.error().message);
       continue;
     }
-    pv_offsets[label->pv_uuid] = r.offset;
+    if (!pv_places.emplace(label->pv_uuid, lvm::ByteRange{r.offset, r.size}).second) {
+      // A cloned PV: which one the VG means cannot be told.
+      m_lvm_problems.push_back(r.device + ": a second physical volume with UUID " + label->pv_uuid);
+      continue;
+    }
     std::optional<lvm::VolumeGroup> vg;
     std::string why = "it has no metadata area";
     for (size_t i = 0; i < label->metadata_areas.size() && !vg; ++i) {
@@ -419,7 +428,7 @@ void NativeDisk::add_logical_volumes(
   const std::string file = m_export.path();
   for (const auto& [name, vg] : groups) {
     for (const auto& lv : vg.lvs) {
-      auto ranges = lvm::disk_ranges(vg, lv, pv_offsets);
+      auto ranges = lvm::disk_ranges(vg, lv, pv_places);
       if (!ranges) {
         m_lvm_problems.push_back(ranges.error().message);
         continue;
@@ -655,10 +664,13 @@ std::unique_ptr<Guest> NativeDisk::guest(const std::string& firmware)
       const Filesystem* f = m_disk.by_device(r.device);
       SandboxDevice d{
           view_device(r.device).substr(5), r.loop.path(), f ? f->uuid : "", f ? f->label : "", {}};
-      // An LV also under the names the guest's tools use (names checked in lvm_metadata).
-      if (std::string name = r.device.substr(5); name.find('/') != std::string::npos) {
-        size_t slash = name.find('/');
-        d.aliases = {"mapper/" + mapper_name(name.substr(0, slash), name.substr(slash + 1)), name};
+      if (r.device.find('/', 5) != std::string::npos) {
+        // An LV: /dev/mapper/VG-LV, and /dev/VG/LV as a link (names checked in lvm_metadata).
+        // No /dev/disk/by-uuid link, as on a system with LVM: grub-mkconfig then writes the
+        // root= the original had (/dev/mapper/VG-LV) rather than root=UUID=, for which older
+        // initramfs-tools does not activate LVM.
+        d.aliases = {r.device.substr(5)};
+        d.uuid.clear();
       }
       options.devices.push_back(std::move(d));
     }

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <set>
 
 #include "converter/process.hpp"
 
@@ -111,12 +112,22 @@ int sandbox_init(const SandboxOptions& o, const std::vector<std::string>& argv)
     mkdir((dev + "/disk").c_str(), 0755);
     mkdir((dev + "/disk/by-uuid").c_str(), 0755);
     mkdir((dev + "/disk/by-label").c_str(), 0755);
+    (void)!symlink("/proc/self/fd", (dev + "/fd").c_str());
+    (void)!symlink("/proc/self/fd/0", (dev + "/stdin").c_str());
+    (void)!symlink("/proc/self/fd/1", (dev + "/stdout").c_str());
+    (void)!symlink("/proc/self/fd/2", (dev + "/stderr").c_str());
+    mkdir((dev + "/shm").c_str(), 01777);
+    mkdir((dev + "/pts").c_str(), 0755);
     for (const auto& d : o.devices) {
       struct stat st;
       if (stat(d.host_path.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) {
         continue;
       }
+      // Plain names, or "mapper/NAME" for an LV.
       std::string path = dev + "/" + d.name;
+      if (d.name.rfind("mapper/", 0) == 0) {
+        mkdir((dev + "/mapper").c_str(), 0755);
+      }
       if (mknod(path.c_str(), S_IFBLK | 0660, st.st_rdev) != 0) {
         die(("mknod " + path).c_str());
       }
@@ -134,7 +145,11 @@ int sandbox_init(const SandboxOptions& o, const std::vector<std::string>& argv)
           return !part.empty() && part != "." && part != ".."
                  && part.find('/') == std::string::npos;
         };
-        if (!plain(dir) || !plain(file) || dir == "disk") {
+        // Never one of /dev's own entries (a VG named "fd" or "pts").
+        static const std::set<std::string> reserved = {
+            "disk",   "fd",   "stdin", "stdout", "stderr", "shm",     "pts",
+            "mapper", "null", "zero",  "full",   "random", "urandom", "tty"};
+        if (!plain(dir) || !plain(file) || reserved.count(dir)) {
           continue;
         }
         // Never through a link already there (/dev/fd leads to /proc).
@@ -145,12 +160,7 @@ int sandbox_init(const SandboxOptions& o, const std::vector<std::string>& argv)
         }
       }
     }
-    (void)!symlink("/proc/self/fd", (dev + "/fd").c_str());
-    (void)!symlink("/proc/self/fd/0", (dev + "/stdin").c_str());
-    (void)!symlink("/proc/self/fd/1", (dev + "/stdout").c_str());
-    (void)!symlink("/proc/self/fd/2", (dev + "/stderr").c_str());
-    mkdir((dev + "/shm").c_str(), 01777);
-    mkdir((dev + "/pts").c_str(), 0755);
+
     mount_tmpfs(dev + "/shm", "mode=1777,size=64m");
   }
   if (is_dir(r + "/proc")

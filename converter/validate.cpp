@@ -18,6 +18,13 @@ namespace rehost {
 
 namespace {
 
+// Whether the guest's ESP is mounted where the inspector looks for loaders. When it is not (an
+// fstab entry by PARTUUID=, noauto, systemd-gpt-auto), nothing is known of its loaders.
+bool esp_visible(Guest& guest)
+{
+  return is_dir(guest, "/boot/efi/EFI") || is_dir(guest, "/efi/EFI") || is_dir(guest, "/boot/EFI");
+}
+
 std::string join(const std::vector<std::string>& v)
 {
   std::string s;
@@ -165,7 +172,8 @@ Check check_bootloader(Guest& guest, const Inspection& in)
   std::vector<std::string> problems;
   // grub-mkconfig run where the guest's firmware did not show (an appliance booted by BIOS)
   // writes linux16 entries, which UEFI grub does not have.
-  if (in.firmware == "uefi" && (entry->loader == "linux16" || entry->loader == "kernel")) {
+  if (in.firmware == "uefi" && (entry->loader == "linux16" || entry->loader == "kernel")
+      && esp_visible(guest)) {
     problems.push_back(
         fmt::format("the entry loads its kernel with {}, which UEFI grub lacks", entry->loader));
   }
@@ -271,7 +279,7 @@ Check check_kernel_args(const Inspection& in, const TargetProfile& target)
 
 // A UEFI guest boots on the target only through the fallback loader: the NVRAM entry that
 // named its vendor loader stayed with the old machine.
-Check check_uefi_fallback(const Inspection& in)
+static Check check_uefi_fallback(const Inspection& in)
 {
   Check check;
   check.name = "uefi";
@@ -295,7 +303,7 @@ std::vector<Check> validate_guest(Guest& guest, const Inspection& inspection,
       check_kernel_args(inspection, target),
       check_fstab(guest, inspection),
   };
-  if (inspection.firmware == "uefi") {
+  if (inspection.firmware == "uefi" && esp_visible(guest)) {
     checks.push_back(check_uefi_fallback(inspection));
   }
   return checks;

@@ -11,9 +11,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
   auto reader = [&bytes](uint64_t offset, size_t count) -> rehost::Result<std::string> {
     return offset >= bytes.size() ? std::string() : bytes.substr(offset, count);
   };
-  std::map<std::string, uint64_t> offsets;
+  std::map<std::string, rehost::lvm::ByteRange> offsets;
   if (auto label = rehost::lvm::parse_label(bytes.substr(0, 2048))) {
-    offsets[label->pv_uuid] = 0;
+    offsets[label->pv_uuid] = {0, bytes.size()};
     for (size_t i = 0; i < label->metadata_areas.size(); ++i) {
       if (auto text = rehost::lvm::read_metadata_text(reader, label->metadata_areas[i],
                                                       label->metadata_sizes[i])) {
@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
           id += c;
         }
       }
-      offsets[id] = 1 << 20;
+      offsets[id] = {1 << 20, uint64_t(1) << 40};
     }
     for (const auto& lv : vg->lvs) {
       (void)rehost::lvm::disk_ranges(*vg, lv, offsets);

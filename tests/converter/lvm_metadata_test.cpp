@@ -65,8 +65,9 @@ std::string vg_text(const std::string& lvs)
          + lvs + "}\n}\n";
 }
 
-const std::map<std::string, uint64_t> k_pv_at_1g = {
-    {"AAAAAABBBBCCCCDDDDEEEEFFFFGGGGGG", 1024 * MiB}};
+// The PV as a partition at 1 GiB, 401 MiB long (pe_start and 100 extents).
+const std::map<std::string, lvm::ByteRange> k_pv_at_1g = {
+    {"AAAAAABBBBCCCCDDDDEEEEFFFFGGGGGG", {1024 * MiB, 401 * MiB}}};
 
 } // namespace
 
@@ -125,7 +126,8 @@ TEST_SUITE("unit")
     auto vg = lvm::parse_metadata(*lvm::read_metadata_text(reader_of(pv), 4096, 0));
     REQUIRE(vg);
     // The PV is the disk's second partition, at 1 GiB.
-    std::map<std::string, uint64_t> at = {{"BmcYyqFyF3QgJDhykZitifDP1m4nudOX", 1024 * MiB}};
+    std::map<std::string, lvm::ByteRange> at = {
+        {"BmcYyqFyF3QgJDhykZitifDP1m4nudOX", {1024 * MiB, 64 * MiB}}};
     auto swap = lvm::disk_ranges(*vg, lv_named(*vg, "swap"), at);
     REQUIRE_MESSAGE(swap, swap.error().message);
     REQUIRE(swap->size() == 1);
@@ -138,6 +140,13 @@ TEST_SUITE("unit")
     CHECK(root->at(0).size == 8 * MiB);
     CHECK(root->at(1).offset == 1025 * MiB + 3 * 4 * MiB);
     CHECK(root->at(1).size == 4 * MiB);
+    // A partition cut shorter than the PV says it is: root would reach into what follows.
+    std::map<std::string, lvm::ByteRange> short_part = {
+        {"BmcYyqFyF3QgJDhykZitifDP1m4nudOX", {1024 * MiB, 10 * MiB}}};
+    auto cut = lvm::disk_ranges(*vg, lv_named(*vg, "root"), short_part);
+    REQUIRE_FALSE(cut);
+    CHECK(cut.error().message
+          == "vg-data/root: its extents run past the end of its physical volume's partition");
     // Not on this disk.
     auto elsewhere = lvm::disk_ranges(*vg, lv_named(*vg, "swap"), {});
     REQUIRE_FALSE(elsewhere);
@@ -262,6 +271,12 @@ TEST_SUITE("unit")
           == "LVM metadata of vg0: no valid seqno or extent_size");
     CHECK(error_of("vg0 {\nseqno = 1\nextent_size = 0\n}").find("no valid") != std::string::npos);
     CHECK(error_of("a {\n}\nb {\n}") == "LVM metadata: 2 volume groups in one text");
+    CHECK(error_of(vg_text("lv {\n}\nlv {\n}\n"))
+          == "LVM metadata of vg0: logical volume lv is described twice");
+    CHECK(error_of("vg0 {\nseqno = 1\nextent_size = 8\nphysical_volumes {\n"
+                   "pv0 {\nid = \"a\"\npe_start = 1\npe_count = 1\n}\n"
+                   "pv0 {\nid = \"b\"\npe_start = 1\npe_count = 1\n}\n}\n}")
+          == "LVM metadata of vg0: physical volume pv0 is described twice");
     // Names become device paths: only what LVM itself allows.
     CHECK(error_of(".. {\nseqno = 1\nextent_size = 8\n}").find("not a valid volume group name")
           != std::string::npos);

@@ -129,6 +129,7 @@ TEST_SUITE("unit")
   TEST_CASE("on a UEFI guest, a default entry loaded with linux16 fails the bootloader check")
   {
     test::TempDir dir;
+    dir.write("root/boot/efi/EFI/centos/shimx64.efi", "shim\n");
     auto checks = all_checks(dir, grub_cfg_guest(dir, "linux16", "uefi"));
     REQUIRE(named(checks, "bootloader"));
     CHECK_FALSE(named(checks, "bootloader")->passed);
@@ -147,6 +148,12 @@ TEST_SUITE("unit")
   {
     test::TempDir dir;
     Inspection in = grub_cfg_guest(dir, "linuxefi", "uefi");
+    // With the ESP not mounted, its loaders are unknown: no check, and no linux16 verdict.
+    CHECK_FALSE(named(all_checks(dir, in), "uefi"));
+    test::TempDir unmounted;
+    CHECK(named(all_checks(unmounted, grub_cfg_guest(unmounted, "linux16", "uefi")), "bootloader")
+              ->passed);
+    dir.write("root/boot/efi/EFI/centos/shimx64.efi", "shim\n");
     auto without = all_checks(dir, in);
     REQUIRE(named(without, "uefi"));
     CHECK_FALSE(named(without, "uefi")->passed);
