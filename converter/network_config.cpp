@@ -323,17 +323,6 @@ std::string physical_of(const std::string& name)
   return base.substr(0, base.find('.'));
 }
 
-std::vector<std::string> words_of(const std::string& text)
-{
-  std::istringstream in(text);
-  std::vector<std::string> out;
-  std::string w;
-  while (in >> w) {
-    out.push_back(w);
-  }
-  return out;
-}
-
 bool is_uuid(const std::string& s)
 {
   if (s.size() != 36) {
@@ -402,7 +391,7 @@ std::vector<std::string> ifupdown_nics(const std::string& text)
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
-    auto w = words_of(line);
+    auto w = whitespace_words(line);
     // A comment starts with a word that starts with '#'.
     w.erase(std::find_if(w.begin(), w.end(), [](const std::string& x) { return x[0] == '#'; }),
             w.end());
@@ -512,7 +501,7 @@ std::vector<std::string> ifcfg_nics(const std::string& name, const std::string& 
       out.push_back(physical_of(value));
     }
   }
-  for (const auto& port : words_of(get("BRIDGE_PORTS"))) {
+  for (const auto& port : whitespace_words(get("BRIDGE_PORTS"))) {
     out.push_back(physical_of(port));
   }
   std::string type = ascii_lower(get("TYPE"));

@@ -5,21 +5,11 @@
 #include <sstream>
 
 #include "converter/shell_vars.hpp"
+#include "converter/text_lines.hpp"
 
 namespace rehost {
 
 namespace {
-
-std::vector<std::string> split_words(const std::string& s)
-{
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  std::string w;
-  while (in >> w) {
-    out.push_back(w);
-  }
-  return out;
-}
 
 bool contains(const std::vector<std::string>& v, const std::string& x)
 {
@@ -81,7 +71,7 @@ std::optional<OsIdentity> from_os_release(const std::string& text, const std::st
   os.source = source;
   os.id = vars.count("ID") ? vars["ID"] : "linux";
   std::transform(os.id.begin(), os.id.end(), os.id.begin(), ::tolower);
-  os.id_like = split_words(vars["ID_LIKE"]);
+  os.id_like = whitespace_words(vars["ID_LIKE"]);
   os.version_id = vars["VERSION_ID"];
   os.name = vars["NAME"];
   os.pretty_name = vars["PRETTY_NAME"];

@@ -1,6 +1,7 @@
 // Small text helpers the readers and editors of guest files share.
 #pragma once
 
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,18 @@ inline std::vector<std::string> lines_of(const std::string& text)
     pos = end + 1;
   }
   return lines;
+}
+
+// The words of `text`, split at whitespace.
+inline std::vector<std::string> whitespace_words(const std::string& text)
+{
+  std::istringstream in(text);
+  std::vector<std::string> out;
+  std::string w;
+  while (in >> w) {
+    out.push_back(w);
+  }
+  return out;
 }
 
 // `s` with ASCII letters in lower case; other bytes (UTF-8 included) as they are. Guest names

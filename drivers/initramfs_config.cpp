@@ -6,22 +6,12 @@
 #include <sstream>
 
 #include "converter/shell_vars.hpp"
+#include "converter/text_lines.hpp"
 #include "drivers/linux_modules.hpp"
 
 namespace rehost::drivers {
 
 namespace {
-
-std::vector<std::string> words(const std::string& text)
-{
-  std::istringstream in(text);
-  std::vector<std::string> out;
-  std::string w;
-  while (in >> w) {
-    out.push_back(w);
-  }
-  return out;
-}
 
 // `modules` minus those whose normalised name is in `listed`, in order.
 std::vector<std::string> missing(const std::vector<std::string>& modules,
@@ -56,7 +46,7 @@ ModulesEdit edit_lines(const std::string& text, const std::vector<std::string>& 
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
-    auto w = words(line);
+    auto w = whitespace_words(line);
     if (!w.empty() && w[0][0] != '#') {
       listed.push_back(w[0]);
     }
@@ -82,7 +72,7 @@ ModulesEdit edit_dracut(const std::string& text, const std::vector<std::string>&
   std::vector<std::string> listed;
   static const std::regex k_add(R"(add_drivers\s*\+?=\s*"([^"]*)\")");
   for (std::sregex_iterator it(text.begin(), text.end(), k_add), end; it != end; ++it) {
-    for (const auto& w : words((*it)[1])) {
+    for (const auto& w : whitespace_words((*it)[1])) {
       listed.push_back(w);
     }
   }
@@ -105,7 +95,7 @@ ModulesEdit edit_shell_list(const std::string& text, const std::vector<std::stri
                             const std::string& variable)
 {
   auto value = shell_var(text, variable).value_or("");
-  auto listed = words(value);
+  auto listed = whitespace_words(value);
   ModulesEdit edit{text, missing(modules, listed)};
   if (!edit.added.empty()) {
     listed.insert(listed.end(), edit.added.begin(), edit.added.end());
@@ -142,7 +132,7 @@ ModulesEdit edit_bash_array(const std::string& text, const std::vector<std::stri
     return edit;
   }
   std::vector<std::string> listed;
-  for (auto w : words(last[2])) {
+  for (auto w : whitespace_words(last[2])) {
     w.erase(std::remove(w.begin(), w.end(), '"'), w.end());
     w.erase(std::remove(w.begin(), w.end(), '\''), w.end());
     listed.push_back(w);

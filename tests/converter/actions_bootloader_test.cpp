@@ -78,6 +78,14 @@ struct Fixture {
   }
 };
 
+// Runs network_dhcp for `style` on `path`, which must succeed.
+ActionRecord run_network_dhcp(Fixture& f, const std::string& style, const std::string& path)
+{
+  ActionRecord record;
+  REQUIRE(f.run(make_action("network_dhcp", {{"style", style}, {"path", path}}), record));
+  return record;
+}
+
 } // namespace
 
 TEST_SUITE("unit")
@@ -231,10 +239,7 @@ TEST_SUITE("unit")
     f.dir.write("root/etc/sysconfig/network-scripts/ifcfg-eth0",
                 "DEVICE=eth0\nBOOTPROTO=static\nIPADDR=10.0.0.2\nHWADDR=00:11:22:33:44:55\n");
     f.dir.write("root/etc/sysconfig/network-scripts/ifcfg-lo", "DEVICE=lo\n");
-    ActionRecord record;
-    REQUIRE(f.run(make_action("network_dhcp",
-                              {{"style", "ifcfg"}, {"path", "/etc/sysconfig/network-scripts"}}),
-                  record));
+    ActionRecord record = run_network_dhcp(f, "ifcfg", "/etc/sysconfig/network-scripts");
     CHECK_FALSE(f.exists("/etc/sysconfig/network-scripts/ifcfg-eth0"));
     CHECK(f.read("/etc/sysconfig/network-scripts/ifcfg-ens3") == "DEVICE=ens3\nBOOTPROTO=dhcp\n");
     CHECK(f.read("/etc/sysconfig/network-scripts/ifcfg-lo") == "DEVICE=lo\n");
@@ -250,10 +255,7 @@ TEST_SUITE("unit")
                                    "  gateway 192.0.2.1\n";
     f.dir.write("root/etc/network/interfaces", interfaces);
     f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
-    ActionRecord record;
-    REQUIRE(f.run(
-        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
-        record));
+    ActionRecord record = run_network_dhcp(f, "ifupdown", "/etc/network/interfaces");
     CHECK(f.read("/etc/network/interfaces") == interfaces);
     CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net.link")
           == keep_name_link("ens192", "virtio_net", "kvm"));
@@ -272,10 +274,7 @@ TEST_SUITE("unit")
     f.target.network_drivers = {"ena", "ixgbevf"};
     const std::string ifcfg = "DEVICE=eth1\nBOOTPROTO=static\nIPADDR=10.0.0.2\nONBOOT=yes\n";
     f.dir.write("root/etc/sysconfig/network-scripts/ifcfg-eth1", ifcfg);
-    ActionRecord record;
-    REQUIRE(f.run(make_action("network_dhcp",
-                              {{"style", "ifcfg"}, {"path", "/etc/sysconfig/network-scripts"}}),
-                  record));
+    ActionRecord record = run_network_dhcp(f, "ifcfg", "/etc/sysconfig/network-scripts");
     CHECK(f.read("/etc/sysconfig/network-scripts/ifcfg-eth1") == ifcfg);
     CHECK_FALSE(f.exists("/etc/sysconfig/network-scripts/ifcfg-ens3"));
     CHECK_FALSE(f.exists("/etc/systemd/network"));
@@ -294,9 +293,7 @@ TEST_SUITE("unit")
                                 "[192.0.2.10/24]\n";
     f.dir.write("root/etc/netplan/01-netcfg.yaml", netplan);
     f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
-    ActionRecord record;
-    REQUIRE(f.run(make_action("network_dhcp", {{"style", "netplan"}, {"path", "/etc/netplan"}}),
-                  record));
+    ActionRecord record = run_network_dhcp(f, "netplan", "/etc/netplan");
     CHECK(f.read("/etc/netplan/01-netcfg.yaml") == netplan);
     CHECK(record.changes.empty());
     CHECK_FALSE(f.exists("/etc/systemd/network"));
@@ -316,10 +313,7 @@ TEST_SUITE("unit")
         "iface ens224 inet static\n  address 10.1.0.5/16\n";
     f.dir.write("root/etc/network/interfaces", interfaces);
     f.dir.write("root/lib/systemd/systemd-udevd", "");
-    ActionRecord record;
-    REQUIRE(f.run(
-        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
-        record));
+    ActionRecord record = run_network_dhcp(f, "ifupdown", "/etc/network/interfaces");
     CHECK(f.read("/etc/network/interfaces") == interfaces);
     // The primary first, then the others in natural order.
     CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-0.link")
@@ -344,10 +338,7 @@ TEST_SUITE("unit")
     f.dir.write("root/etc/network/interfaces",
                 "auto bond0\niface bond0 inet static\n  address 192.0.2.10/24\n"
                 "  bond-slaves eth0 eth1\n  bond-mode active-backup\n");
-    ActionRecord record;
-    REQUIRE(f.run(
-        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
-        record));
+    ActionRecord record = run_network_dhcp(f, "ifupdown", "/etc/network/interfaces");
     CHECK_FALSE(f.exists("/etc/systemd/network"));
     CHECK(f.read("/etc/udev/rules.d/70-rehost-keep-network.rules")
           == keep_names_udev_rules({{0, "0000:00:03.0", "eth0"}, {1, "0000:00:04.0", "eth1"}},
@@ -364,9 +355,7 @@ TEST_SUITE("unit")
                                 "      addresses: [10.0.0.2/8]\n";
     f.dir.write("root/etc/netplan/01-netcfg.yaml", netplan);
     f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
-    ActionRecord record;
-    REQUIRE(f.run(make_action("network_dhcp", {{"style", "netplan"}, {"path", "/etc/netplan"}}),
-                  record));
+    ActionRecord record = run_network_dhcp(f, "netplan", "/etc/netplan");
     CHECK(f.read("/etc/netplan/01-netcfg.yaml") == netplan);
     CHECK_FALSE(f.exists("/etc/systemd/network/10-rehost-virtio_net-0.link"));
     CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-1.link")
@@ -387,9 +376,7 @@ TEST_SUITE("unit")
                 "network:\n  ethernets:\n    san2:\n      mtu: 9000\n    san1:\n      mtu: 9000\n"
                 "  vlans:\n    vlan5: {id: 5, link: san1}\n");
     f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
-    ActionRecord record;
-    REQUIRE(f.run(make_action("network_dhcp", {{"style", "netplan"}, {"path", "/etc/netplan"}}),
-                  record));
+    ActionRecord record = run_network_dhcp(f, "netplan", "/etc/netplan");
     CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-0.link").find("Name=lan0\n")
           != std::string::npos);
     CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-1.link").find("Name=san1\n")
@@ -441,10 +428,7 @@ TEST_SUITE("unit")
     f.dir.write(scripts + "ifcfg-eth0", "DEVICE=eth0\nBOOTPROTO=static\nIPADDR=192.0.2.10\n");
     f.dir.write(scripts + "ifcfg-eth1", "DEVICE=eth1\nBOOTPROTO=static\nIPADDR=10.0.0.2\n");
     f.dir.write(scripts + "ifcfg-lo", "DEVICE=lo\n");
-    ActionRecord record;
-    REQUIRE(f.run(make_action("network_dhcp",
-                              {{"style", "ifcfg"}, {"path", "/etc/sysconfig/network-scripts"}}),
-                  record));
+    ActionRecord record = run_network_dhcp(f, "ifcfg", "/etc/sysconfig/network-scripts");
     CHECK(f.read("/etc/sysconfig/network-scripts/ifcfg-eth1")
           == "DEVICE=eth1\nBOOTPROTO=static\nIPADDR=10.0.0.2\n");
     CHECK(f.read("/etc/udev/rules.d/70-rehost-keep-network.rules")
@@ -465,10 +449,7 @@ TEST_SUITE("unit")
     f.dir.write(scripts + "ifcfg-eth10", "DEVICE=eth10\nMASTER=bond0\nSLAVE=yes\n");
     f.dir.write(scripts + "ifcfg-eth2", "DEVICE=eth2\nBOOTPROTO=static\nIPADDR=10.0.0.2\n");
     f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
-    ActionRecord record;
-    REQUIRE(f.run(make_action("network_dhcp",
-                              {{"style", "ifcfg"}, {"path", "/etc/sysconfig/network-scripts"}}),
-                  record));
+    ActionRecord record = run_network_dhcp(f, "ifcfg", "/etc/sysconfig/network-scripts");
     CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-0.link").find("Name=eth0\n")
           != std::string::npos);
     CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-1.link").find("Name=eth2\n")
@@ -493,10 +474,7 @@ TEST_SUITE("unit")
     f.dir.write(network + "ifcfg-eth2", "STARTMODE='auto'\nBOOTPROTO='static'\n"
                                         "IPADDR='10.0.0.2/8'\n");
     f.dir.write(network + "ifcfg-lo", "STARTMODE='nfsroot'\n");
-    ActionRecord record;
-    REQUIRE(f.run(
-        make_action("network_dhcp", {{"style", "wicked"}, {"path", "/etc/sysconfig/network"}}),
-        record));
+    ActionRecord record = run_network_dhcp(f, "wicked", "/etc/sysconfig/network");
     // The primary file is ifcfg-bond0: its first slave comes first.
     CHECK(
         f.read("/etc/udev/rules.d/70-rehost-keep-network.rules")
@@ -515,10 +493,7 @@ TEST_SUITE("unit")
     f.dir.write("root/etc/sysconfig/network/ifcfg-eth1",
                 "STARTMODE='auto'\nBOOTPROTO='static'\nIPADDR='10.0.0.2/8'\n");
     f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
-    ActionRecord record;
-    REQUIRE(f.run(
-        make_action("network_dhcp", {{"style", "wicked"}, {"path", "/etc/sysconfig/network"}}),
-        record));
+    ActionRecord record = run_network_dhcp(f, "wicked", "/etc/sysconfig/network");
     CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-0.link")
           == keep_name_link_at("eth0", "virtio_net", "0000:00:03.0", 0, "kvm"));
     CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net-1.link")
@@ -534,10 +509,7 @@ TEST_SUITE("unit")
     f.dir.write("root/etc/network/interfaces", "iface eth0 inet dhcp\niface eth1 inet dhcp\n"
                                                "iface eth2 inet dhcp\n");
     f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
-    ActionRecord record;
-    REQUIRE(f.run(
-        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
-        record));
+    ActionRecord record = run_network_dhcp(f, "ifupdown", "/etc/network/interfaces");
     CHECK(f.exists("/etc/systemd/network/10-rehost-virtio_net-1.link"));
     CHECK_FALSE(f.exists("/etc/systemd/network/10-rehost-virtio_net-2.link"));
     REQUIRE(record.warnings.size() == 1);
@@ -558,10 +530,7 @@ TEST_SUITE("unit")
     f.dir.write("root/etc/network/interfaces", "iface ens192 inet static\n  address 192.0.2.1/24\n"
                                                "iface ens224 inet static\n  address 10.0.0.1/8\n");
     f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
-    ActionRecord record;
-    REQUIRE(f.run(
-        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
-        record));
+    ActionRecord record = run_network_dhcp(f, "ifupdown", "/etc/network/interfaces");
     CHECK(f.read("/etc/systemd/network/10-rehost-hv_netvsc.link")
           == keep_name_link("ens192", "hv_netvsc", "azure"));
     CHECK(record.changes.size() == 1);
@@ -595,10 +564,7 @@ TEST_SUITE("unit")
                                                "iface ens192 inet static\n  address 192.0.2.1/24\n"
                                                "iface ens192 inet6 auto\n");
     f.dir.write("root/usr/lib/systemd/systemd-udevd", "");
-    ActionRecord record;
-    REQUIRE(f.run(
-        make_action("network_dhcp", {{"style", "ifupdown"}, {"path", "/etc/network/interfaces"}}),
-        record));
+    ActionRecord record = run_network_dhcp(f, "ifupdown", "/etc/network/interfaces");
     CHECK(f.read("/etc/systemd/network/10-rehost-virtio_net.link")
           == keep_name_link("ens192", "virtio_net", "kvm"));
     CHECK_FALSE(f.exists("/etc/systemd/network/10-rehost-virtio_net-0.link"));

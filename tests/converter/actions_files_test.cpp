@@ -84,6 +84,17 @@ Action mkconfig_action(const std::string& id)
   return {};
 }
 
+// Runs the grub2-mkconfig action of rule `id` on `g`, which must succeed and run
+// `grub2-mkconfig -o output` alone.
+ActionRecord run_mkconfig(FixtureGuest& g, const std::string& id, const std::string& output)
+{
+  ActionRecord record;
+  auto r = g.run(mkconfig_action(id), record);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK(g.commands == std::vector<std::vector<std::string>>{{"grub2-mkconfig", "-o", output}});
+  return record;
+}
+
 } // namespace
 
 TEST_SUITE("unit")
@@ -91,12 +102,7 @@ TEST_SUITE("unit")
   TEST_CASE("RHEL 7 on UEFI: grub2-mkconfig writes the ESP's grub.cfg, the one its firmware reads")
   {
     FixtureGuest g("rhel-7.9-uefi");
-    ActionRecord record;
-    auto r = g.run(mkconfig_action("rhel-family"), record);
-    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
-    CHECK(g.commands
-          == std::vector<std::vector<std::string>>{
-              {"grub2-mkconfig", "-o", "/boot/efi/EFI/redhat/grub.cfg"}});
+    ActionRecord record = run_mkconfig(g, "rhel-family", "/boot/efi/EFI/redhat/grub.cfg");
     REQUIRE(record.changes.size() == 1);
     CHECK(record.changes[0].path == "/boot/efi/EFI/redhat/grub.cfg");
     CHECK(record.changes[0].kind == "modified");
@@ -120,12 +126,7 @@ TEST_SUITE("unit")
                        "missing: the guest has no boot menu")
              != w.end())
             == menu_missing);
-      ActionRecord record;
-      auto r = g.run(mkconfig_action("rhel-family"), record);
-      REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
-      CHECK(g.commands
-            == std::vector<std::vector<std::string>>{
-                {"grub2-mkconfig", "-o", "/boot/grub2/grub.cfg"}});
+      ActionRecord record = run_mkconfig(g, "rhel-family", "/boot/grub2/grub.cfg");
       REQUIRE(record.changes.size() == 1);
       CHECK(record.changes[0].path == "/boot/grub2/grub.cfg");
       CHECK(record.changes[0].kind == (menu_missing ? "created" : "modified"));
@@ -139,12 +140,7 @@ TEST_SUITE("unit")
          {std::pair{"sles-15.5", "suse-family"}, std::pair{"rhel-7.9", "rhel-family"}}) {
       CAPTURE(fixture);
       FixtureGuest g(fixture);
-      ActionRecord record;
-      auto r = g.run(mkconfig_action(rule), record);
-      REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
-      CHECK(g.commands
-            == std::vector<std::vector<std::string>>{
-                {"grub2-mkconfig", "-o", "/boot/grub2/grub.cfg"}});
+      run_mkconfig(g, rule, "/boot/grub2/grub.cfg");
     }
   }
 

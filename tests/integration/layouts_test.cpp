@@ -40,6 +40,28 @@ std::string mounted_at(const nlohmann::json& j, const std::string& mountpoint)
   return {};
 }
 
+// A rule file NAME.yaml in DIR/rules whose one action runs `check` (a shell test) in the
+// guest, for family debian.
+void write_check_rule(const TempDir& dir, const std::string& name, const std::string& check)
+{
+  dir.write("rules/" + name + ".yaml", "id: " + name
+                                           + "\ndescription: a check in the guest\n"
+                                             "match:\n  family: [debian]\nactions:\n  - type: run\n"
+                                             "    command: [sh, -c, '"
+                                           + check + "']\n");
+}
+
+// Whether the report holds the run of rule `name`, with its one command exiting 0.
+bool check_rule_passed(const nlohmann::json& report, const std::string& name)
+{
+  for (const auto& a : report["actions"]) {
+    if (a["type"] == "run" && a["rule"] == name) {
+      return a["commands"].size() == 1 && a["commands"][0]["exit_status"] == 0;
+    }
+  }
+  return false;
+}
+
 } // namespace
 
 TEST_SUITE("integration")
@@ -67,14 +89,11 @@ TEST_SUITE("integration")
 
     // The guest's programs find the volumes under the names it uses for them, and see the root
     // mounted from /dev/mapper/vg0-root, as on the server (grub-mkconfig writes root= from it).
-    dir.write("rules/lvm-names.yaml", R"yaml(id: lvm-names
-description: the guest sees its logical volumes
-match:
-  family: [debian]
-actions:
-  - type: run
-    command: [sh, -c, 'test -b /dev/mapper/vg0-root && test -b /dev/vg0/swap && test "$(readlink /dev/vg0/root)" = ../mapper/vg0-root && grep -q "^/dev/mapper/vg0-root / " /proc/mounts']
-)yaml");
+    write_check_rule(
+        dir, "lvm-names",
+        "test -b /dev/mapper/vg0-root && test -b /dev/vg0/swap && test \"$(readlink "
+        "/dev/vg0/root)\" = ../mapper/vg0-root && grep -q \"^/dev/mapper/vg0-root / \" "
+        "/proc/mounts");
     std::string output = dir.str() + "/out.qcow2";
     std::string report = dir.str() + "/report.json";
     auto c = run_rehost({"--backend", "native", "--rules-dir", dir.str() + "/rules", "convert",
@@ -84,13 +103,7 @@ actions:
     auto rep = nlohmann::json::parse(read_file(report));
     CHECK(rep["backend"] == "native");
     CHECK(rep["validation"]["passed"] == true);
-    bool ran = false;
-    for (const auto& a : rep["actions"]) {
-      if (a["type"] == "run" && a["rule"] == "lvm-names") {
-        ran = a["commands"].size() == 1 && a["commands"][0]["exit_status"] == 0;
-      }
-    }
-    CHECK(ran);
+    CHECK(check_rule_passed(rep, "lvm-names"));
     // /boot is named by UUID now; the root's LVM name is stable and stays.
     bool boot_by_uuid = false;
     bool root_kept = true;
@@ -169,31 +182,20 @@ actions:
 
     // Guest programs see the guest's firmware in either backend (the appliance itself boots by
     // BIOS): grub2-mkconfig of RHEL 7 and 8 picks linuxefi or linux16 by it.
-    dir.write("rules/firmware.yaml", R"yaml(id: firmware
-description: guest programs see UEFI
-match:
-  family: [debian]
-actions:
-  - type: run
-    command: [sh, -c, 'test -d /sys/firmware/efi']
-)yaml");
+    write_check_rule(dir, "firmware", "test -d /sys/firmware/efi");
     std::string report = dir.str() + "/report.json";
     auto c = run_rehost({"--rules-dir", dir.str() + "/rules", "convert", source, "--target", "kvm",
                          "-o", dir.str() + "/out.qcow2", "--report", report});
     INFO("convert stderr:\n" << c.err);
     REQUIRE(c.exit_code == 0);
     auto rep = nlohmann::json::parse(read_file(report));
-    bool saw_efi = false;
+    CHECK(check_rule_passed(rep, "firmware"));
     bool fallback = false;
     for (const auto& a : rep["actions"]) {
-      if (a["type"] == "run" && a["rule"] == "firmware") {
-        saw_efi = a["commands"].size() == 1 && a["commands"][0]["exit_status"] == 0;
-      }
       for (const auto& ch : a["changes"]) {
         fallback = fallback || ch["path"] == "/boot/efi/EFI/BOOT/BOOTX64.EFI";
       }
     }
-    CHECK(saw_efi);
     CHECK(fallback);
   }
 
