@@ -73,10 +73,10 @@ Result<void> kernel_args(ActionContext& c, const Action& a, ActionRecord& record
 // --- uefi_fallback -------------------------------------------------------------------------------
 
 // NVRAM boot entries stay behind on the old machine: the target's firmware finds only the
-// removable-media path \EFI\BOOT\BOOTX64.EFI (DOMAIN.md, "UEFI"). A distribution's shim
-// booted from there loads grubx64.efi from its own directory, so the companions go too. The
-// grub.cfg does not: that grub finds its vendor's (EFI/redhat/grub.cfg on RHEL 7/8, a stub
-// elsewhere) through the prefix built into it, and Red Hat's grub reads a grub.cfg next to
+// removable-media path \EFI\BOOT\BOOTX64.EFI (BOOTAA64.EFI on arm64; DOMAIN.md, "UEFI"). A
+// distribution's shim booted from there loads grubx64.efi from its own directory, so the companions
+// go too. The grub.cfg does not: that grub finds its vendor's (EFI/redhat/grub.cfg on RHEL 7/8, a
+// stub elsewhere) through the prefix built into it, and Red Hat's grub reads a grub.cfg next to
 // itself first, so a copy in EFI/BOOT would hide every later grub2-mkconfig.
 Result<void> uefi_fallback(ActionContext& c, const Action& a, ActionRecord& record)
 {
@@ -86,7 +86,8 @@ Result<void> uefi_fallback(ActionContext& c, const Action& a, ActionRecord& reco
   }
   const std::string esp = a.str("esp", "/boot/efi");
   const std::string boot_dir = esp + "/EFI/BOOT";
-  const std::string fallback = boot_dir + "/" + a.str("fallback", "BOOTX64.EFI");
+  const std::string fallback =
+      boot_dir + "/" + a.str("fallback", efi_fallback_name(c.inspection.os.arch));
   if (exists(c.guest, fallback)) {
     return {};
   }
@@ -183,7 +184,8 @@ std::vector<ActionType> boot_action_types()
         {"target.console"}},
        kernel_args},
       {{"uefi_fallback",
-        "On a UEFI guest without \\EFI\\BOOT\\BOOTX64.EFI on the ESP, copy the first of "
+        "On a UEFI guest without its fallback loader (\\EFI\\BOOT\\BOOTX64.EFI, BOOTAA64.EFI on "
+        "arm64) on the ESP, copy the first of "
         "`loaders` found in a vendor directory (EFI/debian, EFI/redhat, ...) there, with its "
         "`companions`.",
         {ParamSpec{"loaders", ParamType::list, true,
@@ -191,7 +193,8 @@ std::vector<ActionType> boot_action_types()
          ParamSpec{"companions", ParamType::list, false,
                    "files copied next to it when present (grubx64.efi, mmx64.efi)"},
          ParamSpec{"esp", ParamType::string, false, "where the ESP is mounted (/boot/efi)"},
-         ParamSpec{"fallback", ParamType::string, false, "the fallback name (BOOTX64.EFI)"}},
+         ParamSpec{"fallback", ParamType::string, false,
+                   "the fallback name (by the guest's architecture: BOOTX64.EFI, BOOTAA64.EFI)"}},
         {}},
        uefi_fallback},
       {{"selinux_relabel",

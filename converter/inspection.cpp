@@ -157,6 +157,17 @@ std::optional<Inspection> inspect_guest(Guest& guest, const DiskInfo& disk)
   return out;
 }
 
+std::string efi_fallback_name(const std::string& arch)
+{
+  if (arch == "aarch64") {
+    return "BOOTAA64.EFI";
+  }
+  if (arch == "i386" || arch == "i686") {
+    return "BOOTIA32.EFI";
+  }
+  return "BOOTX64.EFI";
+}
+
 nlohmann::json to_json(const Inspection& in)
 {
   using nlohmann::json;
@@ -251,6 +262,7 @@ nlohmann::json to_json(const Inspection& in)
        {{"firmware", in.firmware},
         {"firmware_evidence", in.firmware_evidence},
         {"efi_fallback_loader", in.efi_fallback_loader},
+        {"bios_boot_too", in.bios_boot_too},
         {"bootloader", in.bootloader},
         {"config", in.bootloader_config},
         {"bls", in.bootloader_bls},
@@ -325,11 +337,12 @@ std::string to_text(const Inspection& in)
     }
     line("Root", in.disk.root_device + (mounts.empty() ? "" : " (" + mounts + ")"));
   }
-  line("Firmware", in.firmware
-                       + (in.firmware_evidence.empty() ? "" : " (" + in.firmware_evidence + ")")
-                       + (in.firmware == "uefi" && !in.efi_fallback_loader
-                              ? ", no fallback loader \\EFI\\BOOT\\BOOTX64.EFI"
-                              : ""));
+  line("Firmware",
+       in.firmware + (in.firmware_evidence.empty() ? "" : " (" + in.firmware_evidence + ")")
+           + (in.firmware == "uefi" && !in.efi_fallback_loader
+                  ? ", no fallback loader \\EFI\\BOOT\\" + efi_fallback_name(in.os.arch)
+                  : "")
+           + (in.firmware == "uefi" && in.bios_boot_too ? ", grub also installed for BIOS" : ""));
   line("Bootloader", in.bootloader + (in.bootloader_bls ? " with BLS entries" : "")
                          + (in.bootloader_config.empty() ? "" : " (" + in.bootloader_config + ")"));
   line("Default entry", in.default_entry);

@@ -57,7 +57,8 @@ struct Inspection {
   DiskInfo disk;
   std::string firmware;             // "bios" or "uefi"
   std::string firmware_evidence;    // what said so: "ESP partition", an EFI loader, grub's platform
-  bool efi_fallback_loader = false; // \EFI\BOOT\BOOTX64.EFI (or BOOTAA64.EFI) on the ESP
+  bool efi_fallback_loader = false; // the ESP holds efi_fallback_name(os.arch)
+  bool bios_boot_too = false;       // a UEFI guest with grub installed for BIOS as well
   std::string bootloader;           // "grub2", "grub-legacy", "extlinux", "systemd-boot", ""
   std::string bootloader_config;    // "/boot/grub/grub.cfg"
   bool bootloader_bls = false;      // entries are BLS files (/boot/loader/entries/*.conf)
@@ -85,6 +86,11 @@ struct Inspection {
 
 // The drivers any known target needs; inspection reports the state of each for every kernel.
 const std::vector<std::string>& catalog_drivers();
+
+// The loader a UEFI firmware boots from an ESP when no boot entry names one (the removable-media
+// path), for a CPU architecture as inspection names it: BOOTX64.EFI for x86_64 (and when the
+// architecture is unknown), BOOTAA64.EFI for aarch64, BOOTIA32.EFI for 32-bit x86.
+std::string efi_fallback_name(const std::string& arch);
 
 // Inspects the guest mounted behind `guest`. `disk` comes from the backend (empty for a
 // directory). Returns nothing when no operating system is found.

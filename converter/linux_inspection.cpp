@@ -263,6 +263,7 @@ std::string efi_dir(Guest& guest, const std::string& mount, Inspection& out)
 
 void detect_firmware(Guest& guest, Inspection& out)
 {
+  const std::string fallback = ascii_lower(efi_fallback_name(out.os.arch));
   for (const auto& table : out.disk.tables) {
     for (const auto& p : table.partitions) {
       if (std::find(p.flags.begin(), p.flags.end(), "esp") != p.flags.end()) {
@@ -287,7 +288,7 @@ void detect_firmware(Guest& guest, Inspection& out)
           out.firmware_evidence = path;
         }
         std::string f = ascii_lower(file);
-        if (ascii_lower(vendor) == "boot" && (f == "bootx64.efi" || f == "bootaa64.efi")) {
+        if (ascii_lower(vendor) == "boot" && f == fallback) {
           out.efi_fallback_loader = true;
         }
       }
@@ -310,6 +311,14 @@ void detect_firmware(Guest& guest, Inspection& out)
   if (out.firmware.empty()) {
     out.firmware = "bios";
     out.firmware_evidence = "no EFI system partition or EFI loader found";
+  }
+  // grub-install for BIOS leaves its core image next to its modules: such a UEFI guest boots
+  // on a target that offers only BIOS as well.
+  if (out.firmware == "uefi") {
+    for (const char* dir : {"/boot/grub2", "/boot/grub"}) {
+      auto info = guest.stat(std::string(dir) + "/i386-pc/core.img");
+      out.bios_boot_too = out.bios_boot_too || (info && info->type == FileType::regular);
+    }
   }
 }
 

@@ -284,10 +284,34 @@ static Check check_uefi_fallback(const Inspection& in)
   Check check;
   check.name = "uefi";
   check.passed = in.efi_fallback_loader;
+  std::string loader = "\\EFI\\BOOT\\" + efi_fallback_name(in.os.arch);
   check.detail = in.efi_fallback_loader
-                     ? "the ESP holds the fallback loader \\EFI\\BOOT\\BOOTX64.EFI"
-                     : "no fallback loader \\EFI\\BOOT\\BOOTX64.EFI on the ESP: the target's "
-                       "firmware has no boot entry for the guest's own loader";
+                     ? "the ESP holds the fallback loader " + loader
+                     : "no fallback loader " + loader
+                           + " on the ESP: the target's firmware has no boot entry for the "
+                             "guest's own loader";
+  return check;
+}
+
+// A guest that boots only with UEFI cannot start on a target whose machines offer only BIOS
+// (aws-xen): say so here rather than leave it to a boot that never finds a loader.
+static Check check_firmware(const Inspection& in, const TargetProfile& target)
+{
+  const auto& offered = target.boot_test.firmwares;
+  Check check;
+  check.name = "firmware";
+  check.passed = std::find(offered.begin(), offered.end(), in.firmware) != offered.end()
+                 || (in.firmware == "uefi" && in.bios_boot_too
+                     && std::find(offered.begin(), offered.end(), "bios") != offered.end());
+  if (check.passed) {
+    check.detail = fmt::format("the guest boots with {}{}, which {} offers", in.firmware,
+                               in.bios_boot_too ? " (and BIOS)" : "", target.name);
+  } else {
+    check.detail =
+        fmt::format("the guest boots only with {} ({}); {} offers {}: choose a "
+                    "target that boots {}, or install the guest's bootloader for it",
+                    in.firmware, in.firmware_evidence, target.name, join(offered), in.firmware);
+  }
   return check;
 }
 
@@ -295,13 +319,16 @@ std::vector<Check> validate_guest(Guest& guest, const Inspection& inspection,
                                   const TargetProfile& target, nlohmann::json* initramfs_listing)
 {
   if (inspection.windows) {
-    return validate_windows(guest, inspection, target.windows);
+    auto checks = validate_windows(guest, inspection, target.windows);
+    checks.push_back(check_firmware(inspection, target));
+    return checks;
   }
   std::vector<Check> checks = {
       check_initramfs(guest, inspection, target, initramfs_listing),
       check_bootloader(guest, inspection),
       check_kernel_args(inspection, target),
       check_fstab(guest, inspection),
+      check_firmware(inspection, target),
   };
   if (inspection.firmware == "uefi" && esp_visible(guest)) {
     checks.push_back(check_uefi_fallback(inspection));

@@ -7,8 +7,10 @@
 //   bootloader  the default boot entry names a kernel and an initramfs that exist, and its
 //               root= names the root file system in a form that survives the move; on a UEFI
 //               guest it loads the kernel with a command UEFI grub has (not linux16);
-//   uefi        (UEFI guests) the ESP holds the fallback loader \EFI\BOOT\BOOTX64.EFI, the only
-//               loader the target's firmware finds;
+//   firmware    the target's machines offer the firmware the guest boots with (a UEFI guest
+//               with grub also installed for BIOS boots with either);
+//   uefi        (UEFI guests) the ESP holds the fallback loader for the guest's architecture
+//               (\EFI\BOOT\BOOTX64.EFI, BOOTAA64.EFI), the only loader the target's firmware finds;
 //   fstab       every entry resolves to a file system of this disk, or is nofail, or needs no
 //               device.
 #pragma once

@@ -233,6 +233,26 @@ TEST_SUITE("unit")
     CHECK(again.changes.empty());
   }
 
+  TEST_CASE("uefi_fallback on an arm64 guest writes BOOTAA64.EFI from the arm64 loaders")
+  {
+    Fixture f;
+    f.inspection.firmware = "uefi";
+    f.inspection.os.arch = "aarch64";
+    f.dir.write("root/boot/efi/EFI/debian/shimaa64.efi", "shim-arm");
+    f.dir.write("root/boot/efi/EFI/debian/grubaa64.efi", "grub-arm");
+    // A BOOTX64.EFI is no fallback for an arm64 firmware.
+    f.dir.write("root/boot/efi/EFI/BOOT/BOOTX64.EFI", "x64");
+    ActionRecord record;
+    auto a = make_action("uefi_fallback", {},
+                         {{"loaders", {"shimx64.efi", "grubx64.efi", "shimaa64.efi"}},
+                          {"companions", {"grubx64.efi", "grubaa64.efi"}}});
+    REQUIRE(f.run(a, record));
+    CHECK(f.read("/boot/efi/EFI/BOOT/BOOTAA64.EFI") == "shim-arm");
+    CHECK(f.read("/boot/efi/EFI/BOOT/grubaa64.efi") == "grub-arm");
+    CHECK(f.read("/boot/efi/EFI/BOOT/BOOTX64.EFI") == "x64");
+    CHECK_FALSE(f.exists("/boot/efi/EFI/BOOT/grubx64.efi"));
+  }
+
   TEST_CASE("network_dhcp with ifcfg renames the primary file to the target's interface")
   {
     Fixture f;

@@ -56,6 +56,25 @@ Inspection grub_cfg_guest(const test::TempDir& dir, const std::string& loader,
   return in;
 }
 
+TargetProfile target_offering(const std::string& name, std::vector<std::string> firmwares)
+{
+  TargetProfile target;
+  target.name = name;
+  target.boot_test.firmwares = std::move(firmwares);
+  return target;
+}
+
+// /bin/sh as a 64-bit little-endian ELF header for the machine `machine` (e_machine).
+void write_shell(const test::TempDir& dir, unsigned char machine)
+{
+  std::string header = std::string("\x7f"
+                                   "ELF\x02\x01\x01",
+                                   7)
+                       + std::string(57, '\0');
+  header[18] = static_cast<char>(machine);
+  dir.write("root/bin/sh", header);
+}
+
 std::vector<Check> all_checks(const test::TempDir& dir, const Inspection& in)
 {
   auto guest = DirGuest::open(dir.str() + "/root");
@@ -165,5 +184,72 @@ TEST_SUITE("unit")
     // BIOS guests have no such check.
     in.firmware = "bios";
     CHECK_FALSE(named(all_checks(dir, in), "uefi"));
+  }
+
+  TEST_CASE("an arm64 UEFI guest needs BOOTAA64.EFI: its inspection does not count BOOTX64.EFI")
+  {
+    test::TempDir dir;
+    write_shell(dir, 0xb7); // aarch64
+    dir.write("root/etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+    dir.write("root/boot/efi/EFI/debian/grubaa64.efi", "grub");
+    dir.write("root/boot/efi/EFI/BOOT/BOOTX64.EFI", "x64");
+    auto guest = DirGuest::open(dir.str() + "/root");
+    REQUIRE(guest);
+    auto in = inspect_guest(**guest, DiskInfo{});
+    REQUIRE(in);
+    REQUIRE(in->os.arch == "aarch64");
+    CHECK(in->firmware == "uefi");
+    CHECK_FALSE(in->efi_fallback_loader);
+    auto checks = validate_guest(**guest, *in, target_offering("kvm", {"bios", "uefi"}), nullptr);
+    REQUIRE(named(checks, "uefi"));
+    CHECK_FALSE(named(checks, "uefi")->passed);
+    CHECK(named(checks, "uefi")->detail.find("\\EFI\\BOOT\\BOOTAA64.EFI") != std::string::npos);
+    dir.write("root/boot/efi/EFI/BOOT/BOOTAA64.EFI", "grub");
+    auto again = inspect_guest(**guest, DiskInfo{});
+    REQUIRE(again);
+    CHECK(again->efi_fallback_loader);
+  }
+
+  TEST_CASE("a guest that boots only with UEFI fails on a target that offers only BIOS")
+  {
+    test::TempDir dir;
+    Inspection in = grub_cfg_guest(dir, "linuxefi", "uefi");
+    TargetProfile xen = target_offering("aws-xen", {"bios"});
+    auto guest = DirGuest::open(dir.str() + "/root");
+    REQUIRE(guest);
+    auto checks = validate_guest(**guest, in, xen, nullptr);
+    auto failed = named(checks, "firmware");
+    REQUIRE(failed);
+    CHECK_FALSE(failed->passed);
+    CHECK(failed->detail.find("boots only with uefi") != std::string::npos);
+    CHECK(failed->detail.find("aws-xen offers bios") != std::string::npos);
+    // With grub also installed for BIOS it boots there; and a target with UEFI takes it.
+    in.bios_boot_too = true;
+    checks = validate_guest(**guest, in, xen, nullptr);
+    CHECK(named(checks, "firmware")->passed);
+    in.bios_boot_too = false;
+    xen.boot_test.firmwares = {"bios", "uefi"};
+    checks = validate_guest(**guest, in, xen, nullptr);
+    CHECK(named(checks, "firmware")->passed);
+  }
+
+  TEST_CASE("inspection sees a UEFI guest whose grub is also installed for BIOS")
+  {
+    test::TempDir dir;
+    write_shell(dir, 0x3e); // x86_64
+    dir.write("root/etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+    dir.write("root/boot/efi/EFI/debian/grubx64.efi", "grub");
+    dir.write("root/boot/grub/i386-pc/normal.mod", "module");
+    auto guest = DirGuest::open(dir.str() + "/root");
+    REQUIRE(guest);
+    auto in = inspect_guest(**guest, DiskInfo{});
+    REQUIRE(in);
+    CHECK(in->firmware == "uefi");
+    // Modules alone are grub-pc's package; grub-install for BIOS writes core.img.
+    CHECK_FALSE(in->bios_boot_too);
+    dir.write("root/boot/grub/i386-pc/core.img", "core");
+    in = inspect_guest(**guest, DiskInfo{});
+    REQUIRE(in);
+    CHECK(in->bios_boot_too);
   }
 }
