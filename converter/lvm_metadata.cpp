@@ -369,6 +369,15 @@ Result<std::string> read_metadata_text(const Reader& read, uint64_t offset, uint
   if (checksum(std::string_view(h).substr(4)) != le<uint32_t>(h, 0)) {
     return fail("LVM metadata area at byte {}: bad checksum", offset);
   }
+  // Version 1 is the only one LVM2 writes; the header names its own place on the PV, which a
+  // header copied to another place (or from another PV) gets wrong.
+  if (le<uint32_t>(h, 20) != 1) {
+    return fail("LVM metadata area at byte {}: version {}, not 1", offset, le<uint32_t>(h, 20));
+  }
+  if (le<uint64_t>(h, 24) != offset) {
+    return fail("LVM metadata area at byte {}: its header says it is at byte {}", offset,
+                le<uint64_t>(h, 24));
+  }
   uint64_t area_size = le<uint64_t>(h, 32);
   if (area_size != size && size != 0) {
     area_size = std::min(area_size, size);

@@ -170,6 +170,27 @@ TEST_SUITE("unit")
     CHECK_FALSE(lvm::read_metadata_text(reader_of(truncated), 4096, 0));
   }
 
+  TEST_CASE("lvm: an area header of another version, or naming another place, is refused")
+  {
+    std::string pv = real_pv();
+    REQUIRE(lvm::read_metadata_text(reader_of(pv), 4096, 0));
+    // Each change keeps the header's checksum right: only the field itself can refuse it.
+    auto with = [&](size_t at, uint64_t value, int width) {
+      std::string copy = pv;
+      width == 4 ? put32(copy, 4096 + at, static_cast<uint32_t>(value))
+                 : put64(copy, 4096 + at, value);
+      put32(copy, 4096, lvm::checksum(std::string_view(copy).substr(4096 + 4, 508)));
+      return lvm::read_metadata_text(reader_of(copy), 4096, 0);
+    };
+    auto version = with(20, 2, 4);
+    REQUIRE_FALSE(version);
+    CHECK(version.error().message.find("version 2, not 1") != std::string::npos);
+    auto moved = with(24, 8192, 8);
+    REQUIRE_FALSE(moved);
+    CHECK(moved.error().message.find("says it is at byte 8192") != std::string::npos);
+    CHECK(with(24, 4096, 8)); // the value it had
+  }
+
   TEST_CASE("lvm: a metadata text that wraps around the end of its area is joined")
   {
     // An area of 4096 bytes at offset 0: the header, then a ring. The text starts 100 bytes
