@@ -282,6 +282,9 @@ Inspection inspect_and_convert(Passes& passes, Report& report, GuestSession& ses
             inspection.bootloader.empty() ? "none" : inspection.bootloader,
             inspection.initramfs_tool.empty() ? "none" : inspection.initramfs_tool);
     }
+    if (auto firmware = check_firmware(inspection, target); !firmware.passed) {
+      fatal(ExitCode::unsupported_guest, "{}", firmware.detail);
+    }
     // A Windows guest has no kernels to check: its drivers come from packages. Its hives must
     // hold every change Windows made, or their logs be given up explicitly.
     if (!inspection.windows) {

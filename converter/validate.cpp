@@ -293,9 +293,7 @@ static Check check_uefi_fallback(const Inspection& in)
   return check;
 }
 
-// A guest that boots only with UEFI cannot start on a target whose machines offer only BIOS
-// (aws-xen): say so here rather than leave it to a boot that never finds a loader.
-static Check check_firmware(const Inspection& in, const TargetProfile& target)
+Check check_firmware(const Inspection& in, const TargetProfile& target)
 {
   const auto& offered = target.boot_test.firmwares;
   Check check;

@@ -24,6 +24,11 @@
 
 namespace rehost {
 
+// Whether the target's machines offer the firmware the guest boots with. A guest that boots
+// only with UEFI cannot start on a target that offers only BIOS (aws-xen): planning refuses it
+// with this check's detail, and validation repeats it on the result.
+Check check_firmware(const Inspection& in, const TargetProfile& target);
+
 // Runs the static checks on the guest as it is now. `inspection` must describe the converted
 // guest (inspect again after converting).
 std::vector<Check> validate_guest(Guest& guest, const Inspection& inspection,

@@ -205,6 +205,18 @@ TEST_SUITE("integration")
              "set prefix=($dev)/grub2\n\nexport $prefix\nconfigfile $prefix/grub.cfg\n");
     CHECK(guest_file(c, "/boot/grub2/grub.cfg").find("\nblscfg\n") != std::string::npos);
     check_images(c, {k}, k_nitro.drivers);
+    // aws-xen offers only BIOS: planning refuses this guest before anything is written.
+    std::string source = dir.str() + "/phony.img";
+    std::string before = sha256_of(source);
+    std::string xen_output = dir.str() + "/xen.qcow2";
+    auto xen = run_rehost(
+        {"--backend", "native", "convert", source, "--target", "aws-xen", "-o", xen_output});
+    INFO("aws-xen:\n" << xen.err);
+    CHECK(xen.exit_code == 4);
+    CHECK(single_error_line(xen.err).find("the guest boots only with uefi") != std::string::npos);
+    CHECK(single_error_line(xen.err).find("aws-xen offers bios") != std::string::npos);
+    CHECK_FALSE(fs::exists(xen_output));
+    CHECK(sha256_of(source) == before);
   }
 
   TEST_CASE("a SLES 15 guest gets a dracut drop-in, and both its kernels are rebuilt")
