@@ -49,16 +49,6 @@ TEST_SUITE("integration")
       return;
     }
     std::string before = sha256_of(img);
-    auto r = run_rehost({"--backend", "guestfs", "inspect", "--json", img});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-    auto j = nlohmann::json::parse(r.out);
-    CHECK(j["os"]["family"] == "windows");
-    CHECK(j["windows"]["build"] == 17763);
-    CHECK(j["windows"]["edition"] == "server");
-    CHECK(j["windows"]["control_set"] == "ControlSet002");
-    CHECK(j["boot"]["firmware"] == "uefi");
-
     // A rule of the user's sets and deletes registry keys through the same hives.
     dir.write("rules/registry.yaml", R"(id: registry-extras
 description: registry edits on top of the Windows conversion
@@ -75,13 +65,21 @@ actions:
     delete_key: "true"
 )");
     std::string out = dir.str() + "/out.qcow2";
-    auto c =
-        run_rehost({"--backend", "guestfs", "--rules-dir", dir.str() + "/rules", "convert", img,
-                    "--target", "aws-nitro", "--drivers",
-                    std::string(REHOST_TEST_DATA_DIR) + "/windows-drivers/aws-nitro", "-o", out});
+    std::string report = dir.str() + "/report.json";
+    auto c = run_rehost({"--backend", "guestfs", "--rules-dir", dir.str() + "/rules", "convert",
+                         img, "--target", "aws-nitro", "--drivers",
+                         std::string(REHOST_TEST_DATA_DIR) + "/windows-drivers/aws-nitro", "-o",
+                         out, "--report", report});
     INFO(c.err);
     REQUIRE(c.exit_code == 0);
     CHECK(sha256_of(img) == before);
+    // The inspection before the changes, as `inspect --json` prints it.
+    auto j = nlohmann::json::parse(read_file(report))["inspection"];
+    CHECK(j["os"]["family"] == "windows");
+    CHECK(j["windows"]["build"] == 17763);
+    CHECK(j["windows"]["edition"] == "server");
+    CHECK(j["windows"]["control_set"] == "ControlSet002");
+    CHECK(j["boot"]["firmware"] == "uefi");
 
     auto after = run_rehost({"--backend", "guestfs", "inspect", "--json", out});
     REQUIRE(after.exit_code == 0);
