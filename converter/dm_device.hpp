@@ -8,8 +8,8 @@
 // device behind once its mount namespace (and with it the mounts) is gone; the loop devices
 // under it then detach. An orderly end removes it at once, before the loop devices. Only the
 // moment between making the device and that request is unguarded: a run killed there leaves a
-// device that the next run removes (remove_stale_dm_devices), found by its name and uuid
-// prefixes, never a device of the host's own.
+// device that the next native run removes (remove_stale_dm_devices), found by its name and
+// uuid prefixes, never a device of the host's own.
 //
 // Made with dmsetup (it waits for udev where udev runs); looked up in sysfs; removed by the
 // DM_DEV_REMOVE ioctl, which still works after a signal, when rehost starts no more processes.

@@ -254,6 +254,9 @@ Result<std::unique_ptr<NativeDisk>> NativeDisk::open(const std::string& image,
   std::unique_ptr<NativeDisk> disk(new NativeDisk());
   disk->m_access = access;
   remove_stale_workdirs();
+  if (device_mapper_available()) {
+    remove_stale_dm_devices();
+  }
   std::string work = "/tmp/" + k_workdir_prefix + std::to_string(getpid()) + "-XXXXXX";
   if (!mkdtemp(work.data())) {
     return fail("cannot create a work directory in /tmp: {}", std::strerror(errno));
@@ -494,7 +497,6 @@ void NativeDisk::add_mapped_volume(const lvm::VolumeGroup& vg, const lvm::Logica
 
 void NativeDisk::map_logical_volumes()
 {
-  static std::once_flag stale;
   // Unique to this run, as its work directory is ("rehost-PID-XXXXXX-N"); the prefix tells
   // rehost's devices from the host's own.
   const std::string run = fs::path(m_workdir).filename().string().substr(k_workdir_prefix.size());
@@ -503,7 +505,6 @@ void NativeDisk::map_logical_volumes()
     if (!r.table) {
       continue;
     }
-    std::call_once(stale, remove_stale_dm_devices);
     interrupt::check();
     std::string name = "rehost-" + run + "-" + std::to_string(count++);
     if (auto made = map_region(r, name); !made) {
