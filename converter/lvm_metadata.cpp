@@ -499,6 +499,7 @@ Result<VolumeGroup> parse_metadata(std::string_view text)
         segment.extent_count = *count;
         segment.type = *type;
         segment.stripe_count = number(seg.value("stripe_count")).value_or(0);
+        segment.stripe_size = number(seg.value("stripe_size")).value_or(0);
         if (const Value* stripes = seg.value("stripes"); stripes && stripes->is_list) {
           const auto& items = stripes->items;
           for (size_t i = 0; i + 1 < items.size(); i += 2) {
@@ -523,15 +524,58 @@ Result<VolumeGroup> parse_metadata(std::string_view text)
   return vg;
 }
 
-Result<std::vector<ByteRange>> disk_ranges(const VolumeGroup& vg, const LogicalVolume& lv,
-                                           const std::map<std::string, ByteRange>& pvs)
+namespace {
+
+// Where `count` extents of the VG's PV `pv_name`, from its extent `first`, lie on the disk.
+Result<ByteRange> pv_run(const VolumeGroup& vg, const LogicalVolume& lv, const std::string& pv_name,
+                         uint64_t first, uint64_t count,
+                         const std::map<std::string, ByteRange>& pvs)
+{
+  auto pv = vg.pvs.find(pv_name);
+  if (pv == vg.pvs.end()) {
+    return fail("{}/{}: its segment names an unknown physical volume {}", vg.name, lv.name,
+                pv_name);
+  }
+  auto where = pvs.find(without_dashes(pv->second.id));
+  if (where == pvs.end()) {
+    return fail("{}/{} lies on a physical volume that is not on this disk ({})", vg.name, lv.name,
+                pv->second.id);
+  }
+  uint64_t end_extent;
+  if (!checked_add(first, count, end_extent) || end_extent > pv->second.pe_count) {
+    return fail("{}/{}: its extents run past the end of its physical volume", vg.name, lv.name);
+  }
+  ByteRange r;
+  uint64_t skip;
+  uint64_t end;
+  uint64_t pv_end;
+  if (!checked_mul(first, vg.extent_size, skip)
+      || !checked_add(where->second.offset, skip, r.offset)
+      || !checked_add(r.offset, pv->second.pe_start, r.offset)
+      || !checked_mul(count, vg.extent_size, r.size) || !checked_add(r.offset, r.size, end)
+      || !checked_add(where->second.offset, where->second.size, pv_end) || end > pv_end) {
+    return fail("{}/{}: its extents run past the end of its physical volume's partition", vg.name,
+                lv.name);
+  }
+  return r;
+}
+
+std::vector<Segment> in_order(const LogicalVolume& lv)
 {
   std::vector<Segment> segments = lv.segments;
   std::sort(segments.begin(), segments.end(),
             [](const Segment& a, const Segment& b) { return a.start_extent < b.start_extent; });
+  return segments;
+}
+
+} // namespace
+
+Result<std::vector<ByteRange>> disk_ranges(const VolumeGroup& vg, const LogicalVolume& lv,
+                                           const std::map<std::string, ByteRange>& pvs)
+{
   std::vector<ByteRange> ranges;
   uint64_t next_extent = 0;
-  for (const auto& s : segments) {
+  for (const auto& s : in_order(lv)) {
     if (s.type != "striped" || s.stripe_count != 1 || s.stripes.size() != 1) {
       return fail("{}/{} is not linear (segment type {}, {} stripes)", vg.name, lv.name, s.type,
                   s.stripe_count);
@@ -540,44 +584,121 @@ Result<std::vector<ByteRange>> disk_ranges(const VolumeGroup& vg, const LogicalV
       return fail("{}/{}: its segments leave gaps", vg.name, lv.name);
     }
     next_extent += s.extent_count;
-    auto pv = vg.pvs.find(s.stripes.front().first);
-    if (pv == vg.pvs.end()) {
-      return fail("{}/{}: its segment names an unknown physical volume {}", vg.name, lv.name,
-                  s.stripes.front().first);
+    auto r = pv_run(vg, lv, s.stripes.front().first, s.stripes.front().second, s.extent_count, pvs);
+    if (!r) {
+      return std::unexpected(r.error());
     }
-    auto where = pvs.find(without_dashes(pv->second.id));
-    if (where == pvs.end()) {
-      return fail("{}/{} lies on a physical volume that is not on this disk ({})", vg.name, lv.name,
-                  pv->second.id);
-    }
-    uint64_t first = s.stripes.front().second;
-    uint64_t end_extent;
-    if (!checked_add(first, s.extent_count, end_extent) || end_extent > pv->second.pe_count) {
-      return fail("{}/{}: its extents run past the end of its physical volume", vg.name, lv.name);
-    }
-    ByteRange r;
-    uint64_t skip;
-    uint64_t end;
-    uint64_t pv_end;
-    if (!checked_mul(first, vg.extent_size, skip)
-        || !checked_add(where->second.offset, skip, r.offset)
-        || !checked_add(r.offset, pv->second.pe_start, r.offset)
-        || !checked_mul(s.extent_count, vg.extent_size, r.size)
-        || !checked_add(r.offset, r.size, end)
-        || !checked_add(where->second.offset, where->second.size, pv_end) || end > pv_end) {
-      return fail("{}/{}: its extents run past the end of its physical volume's partition", vg.name,
-                  lv.name);
-    }
-    if (!ranges.empty() && ranges.back().offset + ranges.back().size == r.offset) {
-      ranges.back().size += r.size;
+    if (!ranges.empty() && ranges.back().offset + ranges.back().size == r->offset) {
+      ranges.back().size += r->size;
     } else {
-      ranges.push_back(r);
+      ranges.push_back(*r);
     }
   }
   if (ranges.empty()) {
     return fail("{}/{} has no extents", vg.name, lv.name);
   }
   return ranges;
+}
+
+uint64_t DeviceTable::sectors() const
+{
+  return lines.empty() ? 0 : lines.back().start + lines.back().length;
+}
+
+Result<DeviceTable> device_table(const VolumeGroup& vg, const LogicalVolume& lv,
+                                 const std::map<std::string, ByteRange>& pvs)
+{
+  const uint64_t extent_sectors = vg.extent_size / k_sector;
+  DeviceTable table;
+  uint64_t next_extent = 0;
+  for (const auto& s : in_order(lv)) {
+    // LVM writes linear segments as "striped" with one stripe.
+    if (s.type != "striped") {
+      return fail("{}/{} is neither linear nor striped (segment type {})", vg.name, lv.name,
+                  s.type);
+    }
+    if (s.stripe_count == 0 || s.stripes.size() != s.stripe_count) {
+      return fail("{}/{}: a segment of {} stripes lists {}", vg.name, lv.name, s.stripe_count,
+                  s.stripes.size());
+    }
+    if (s.start_extent != next_extent || s.extent_count == 0) {
+      return fail("{}/{}: its segments leave gaps", vg.name, lv.name);
+    }
+    if (s.extent_count % s.stripe_count != 0) {
+      return fail("{}/{}: {} extents do not divide into {} stripes", vg.name, lv.name,
+                  s.extent_count, s.stripe_count);
+    }
+    TableLine line;
+    if (!checked_add(next_extent, s.extent_count, next_extent)
+        || !checked_mul(s.start_extent, extent_sectors, line.start)
+        || !checked_mul(s.extent_count, extent_sectors, line.length)) {
+      return fail("{}/{} is too large", vg.name, lv.name);
+    }
+    const uint64_t per_stripe = s.extent_count / s.stripe_count;
+    if (s.stripe_count > 1) {
+      // device-mapper's striped target wants each stripe a whole number of chunks.
+      uint64_t stripe_sectors = per_stripe * extent_sectors;
+      if (s.stripe_size == 0 || s.stripe_size > std::numeric_limits<uint32_t>::max()
+          || stripe_sectors % s.stripe_size != 0) {
+        return fail("{}/{}: a stripe size of {} sectors does not fit its stripes", vg.name, lv.name,
+                    s.stripe_size);
+      }
+      line.chunk = s.stripe_size;
+    }
+    for (const auto& [pv_name, first] : s.stripes) {
+      auto run = pv_run(vg, lv, pv_name, first, per_stripe, pvs);
+      if (!run) {
+        return std::unexpected(run.error());
+      }
+      line.areas.push_back(table.areas.size());
+      table.areas.push_back(*run);
+    }
+    // A linear piece that goes on where the previous linear one ends on the disk joins it.
+    if (line.chunk == 0 && !table.lines.empty() && table.lines.back().chunk == 0) {
+      ByteRange& before = table.areas[table.lines.back().areas.front()];
+      const ByteRange& run = table.areas.back();
+      if (table.lines.back().areas.front() + 2 == table.areas.size()
+          && before.offset + before.size == run.offset) {
+        before.size += run.size;
+        table.lines.back().length += line.length;
+        table.areas.pop_back();
+        continue;
+      }
+    }
+    table.lines.push_back(std::move(line));
+  }
+  if (table.lines.empty()) {
+    return fail("{}/{} has no extents", vg.name, lv.name);
+  }
+  // Two pieces on the same extents would be written through each other.
+  std::vector<ByteRange> sorted = table.areas;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i - 1].offset + sorted[i - 1].size > sorted[i].offset) {
+      return fail("{}/{}: two of its pieces overlap on the disk", vg.name, lv.name);
+    }
+  }
+  return table;
+}
+
+std::string table_text(const DeviceTable& table, const std::vector<std::string>& devices)
+{
+  std::string out;
+  for (const auto& line : table.lines) {
+    if (line.chunk == 0) {
+      out += fmt::format("{} {} linear {} 0\n", line.start, line.length,
+                         devices.at(line.areas.front()));
+      continue;
+    }
+    out +=
+        fmt::format("{} {} striped {} {}", line.start, line.length, line.areas.size(), line.chunk);
+    for (size_t area : line.areas) {
+      out += fmt::format(" {} 0", devices.at(area));
+    }
+    out += '\n';
+  }
+  return out;
 }
 
 std::string device_name(const VolumeGroup& vg, const LogicalVolume& lv)

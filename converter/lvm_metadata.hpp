@@ -6,7 +6,9 @@
 // sector where their extents start (pe_start), and each logical volume (LV) as segments of
 // extents on PVs. A linear LV whose extents lie in one contiguous run on one PV is a plain
 // byte range of that PV, which a loop device can show as a block device with no device-mapper
-// at all: that is how the native backend reads LVM guests (native_disk.cpp).
+// at all: that is how the native backend reads LVM guests (native_disk.cpp). Where the host has
+// device-mapper, an LV in several pieces or striped is joined by a table of "linear" and
+// "striped" targets over loop devices that each show one of its pieces (device_table).
 //
 // Everything here reads untrusted bytes: sizes are bounded, and anything unexpected is an
 // error, never a guess.
@@ -55,6 +57,7 @@ struct Segment {
   uint64_t extent_count = 0;
   std::string type; // "striped" (linear when one stripe), "thin", "raid1", "snapshot", ...
   uint64_t stripe_count = 0;
+  uint64_t stripe_size = 0;                              // sectors, for several stripes
   std::vector<std::pair<std::string, uint64_t>> stripes; // (PV name in the VG, first extent)
 };
 
@@ -91,6 +94,32 @@ struct ByteRange {
 // snapshot, several stripes, ...), lies on a PV not on this disk, or runs past its PV.
 Result<std::vector<ByteRange>> disk_ranges(const VolumeGroup& vg, const LogicalVolume& lv,
                                            const std::map<std::string, ByteRange>& pvs);
+
+// How device-mapper joins an LV's pieces: runs of the disk ("areas", one loop device each,
+// none of them holding a PV's label) and the table lines that map the LV onto them. Sizes in
+// sectors of 512 bytes, as device-mapper counts.
+struct TableLine {
+  uint64_t start = 0;        // in the LV
+  uint64_t length = 0;       //
+  uint64_t chunk = 0;        // the stripe size of a "striped" line; 0 for "linear"
+  std::vector<size_t> areas; // indices into DeviceTable::areas, one per stripe, each from its start
+};
+
+struct DeviceTable {
+  std::vector<ByteRange> areas; // of the disk
+  std::vector<TableLine> lines; // in the LV's order, without gaps
+  uint64_t sectors() const;     // the LV's size
+};
+
+// The table of `lv` when it is linear (adjacent pieces joined) or striped, and every piece lies
+// inside its PV's partition; an error saying why otherwise (thin, RAID, mirror, snapshot, cache,
+// an unknown segment type, gaps, a PV not on this disk, pieces that overlap).
+Result<DeviceTable> device_table(const VolumeGroup& vg, const LogicalVolume& lv,
+                                 const std::map<std::string, ByteRange>& pvs);
+
+// The table as dmsetup reads it, one line per TableLine: "0 163840 linear 7:3 0", "0 98304
+// striped 2 128 7:4 0 7:5 0". `devices` names each area's block device ("major:minor").
+std::string table_text(const DeviceTable& table, const std::vector<std::string>& devices);
 
 // "/dev/VG/LV", the name libguestfs gives an LV.
 std::string device_name(const VolumeGroup& vg, const LogicalVolume& lv);

@@ -6,10 +6,12 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "bootloader/device_names.hpp"
 #include "bootloader/fstab.hpp"
@@ -178,8 +181,9 @@ int open_dir_in_root(const std::string& root, const std::string& guest_path)
 }
 
 // The files a work directory holds (besides the device nodes in view/dev).
-const char* const k_work_files[] = {"/view/probe", "/view/root",     "/view/proc", "/view/dev",
-                                    "/view",       "/scratch.qcow2", "/disk.raw",  "/disk.raw.log"};
+const char* const k_work_files[] = {"/view/probe", "/view/root",    "/view/proc",
+                                    "/view/dev",   "/view",         "/scratch.qcow2",
+                                    "/disk.raw",   "/disk.raw.log", "/dm-table"};
 
 void remove_work_files(const std::string& workdir)
 {
@@ -198,16 +202,18 @@ void remove_work_files(const std::string& workdir)
   ::rmdir(workdir.c_str());
 }
 
+const std::string k_workdir_prefix = "rehost-native-";
+
 // Work directories of runs that were killed (their mounts died with their namespace).
 void remove_stale_workdirs()
 {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator("/tmp", ec)) {
     std::string name = e.path().filename().string();
-    if (name.rfind("rehost-native-", 0) != 0) {
+    if (name.rfind(k_workdir_prefix, 0) != 0) {
       continue;
     }
-    long pid = std::strtol(name.c_str() + 14, nullptr, 10);
+    long pid = std::strtol(name.c_str() + k_workdir_prefix.size(), nullptr, 10);
     if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
       remove_work_files(e.path().string());
     }
@@ -248,7 +254,10 @@ Result<std::unique_ptr<NativeDisk>> NativeDisk::open(const std::string& image,
   std::unique_ptr<NativeDisk> disk(new NativeDisk());
   disk->m_access = access;
   remove_stale_workdirs();
-  std::string work = "/tmp/rehost-native-" + std::to_string(getpid()) + "-XXXXXX";
+  if (device_mapper_available()) {
+    remove_stale_dm_devices();
+  }
+  std::string work = "/tmp/" + k_workdir_prefix + std::to_string(getpid()) + "-XXXXXX";
   if (!mkdtemp(work.data())) {
     return fail("cannot create a work directory in /tmp: {}", std::strerror(errno));
   }
@@ -335,9 +344,9 @@ Result<DiskInfo> NativeDisk::describe_disk()
   }
   add_logical_volumes(reader, size);
   close(fd);
-  // Every file system gets its loop device now, and a node in the view's /dev named
-  // /dev/rehost-sda1 after the guest's device: mounts then show that as their source.
-  // grub-mkconfig refuses loop devices backed by files (10_linux), and grub-probe takes
+  // Every file system gets its loop device (or device-mapper device) now, and a node in the
+  // view's /dev named /dev/rehost-sda1 after the guest's device: mounts then show that as their
+  // source. grub-mkconfig refuses loop devices backed by files (10_linux), and grub-probe takes
   // "sda1" for a partition of a "sda" it cannot find; a whole-disk name satisfies both.
   m_view = m_workdir + "/view";
   fs::create_directories(m_view + "/dev/mapper");
@@ -347,9 +356,10 @@ Result<DiskInfo> NativeDisk::describe_disk()
     return fail("cannot mount /proc for the mount helper: {}", std::strerror(errno));
   }
   m_mounts.push_back(m_view + "/proc");
+  map_logical_volumes();
   for (auto& r : m_regions) {
     const Filesystem* f = m_disk.by_device(r.device);
-    if (!f || !(mountable(f->type) || f->type == "swap")) {
+    if (r.table || !f || !(mountable(f->type) || f->type == "swap")) {
       continue;
     }
     // Writable even for read-only commands: the export is then a throwaway overlay.
@@ -364,6 +374,7 @@ Result<DiskInfo> NativeDisk::describe_disk()
     }
     r.loop = std::move(*loop);
   }
+  check_holders();
   return m_disk;
 }
 
@@ -422,20 +433,19 @@ void NativeDisk::add_logical_volumes(
       known->second = std::move(*vg);
     }
   }
-  // Each LV that is one run of the disk is a region like a partition. The others would need
-  // device-mapper, and writing around some of them (a snapshot's origin) is not safe: the
-  // whole disk then goes to the appliance.
+  // Each LV that is one run of the disk is a region like a partition. Linear LVs in several
+  // pieces and striped ones are joined by device-mapper where this host has it; the others
+  // (and those, without device-mapper) go to the appliance with the whole disk: writing around
+  // some of them (a snapshot's origin) is not safe.
   const std::string file = m_export.path();
   for (const auto& [name, vg] : groups) {
     for (const auto& lv : vg.lvs) {
       auto ranges = lvm::disk_ranges(vg, lv, pv_places);
-      if (!ranges) {
-        m_lvm_problems.push_back(ranges.error().message);
-        continue;
-      }
-      if (ranges->size() != 1) {
-        m_lvm_problems.push_back(fmt::format("{}/{} is in {} separate parts of the disk", vg.name,
-                                             lv.name, ranges->size()));
+      if (!ranges || ranges->size() != 1) {
+        std::string problem = ranges ? fmt::format("{}/{} is in {} separate parts of the disk",
+                                                   vg.name, lv.name, ranges->size())
+                                     : ranges.error().message;
+        add_mapped_volume(vg, lv, pv_places, disk_size, problem);
         continue;
       }
       if (!lv.visible()) {
@@ -451,6 +461,142 @@ void NativeDisk::add_logical_volumes(
         m_disk.filesystems.push_back(std::move(*f));
       }
       m_regions.push_back(std::move(r));
+    }
+  }
+}
+
+void NativeDisk::add_mapped_volume(const lvm::VolumeGroup& vg, const lvm::LogicalVolume& lv,
+                                   const std::map<std::string, lvm::ByteRange>& pvs,
+                                   uint64_t disk_size, const std::string& problem)
+{
+  std::string why;
+  if (!device_mapper_available(&why)) {
+    log::debug("{}; no device-mapper here ({})", problem, why);
+    m_lvm_problems.push_back(problem);
+    return;
+  }
+  auto table = lvm::device_table(vg, lv, pvs);
+  if (!table) {
+    m_lvm_problems.push_back(table.error().message);
+    return;
+  }
+  if (!lv.visible()) {
+    return;
+  }
+  for (const auto& area : table->areas) {
+    if (area.offset + area.size > disk_size) {
+      m_lvm_problems.push_back(
+          fmt::format("{}/{} runs past the end of the disk", vg.name, lv.name));
+      return;
+    }
+  }
+  Region r{lvm::device_name(vg, lv), 0, table->sectors() * 512};
+  r.table = std::move(*table);
+  m_regions.push_back(std::move(r));
+}
+
+void NativeDisk::map_logical_volumes()
+{
+  // Unique to this run, as its work directory is ("rehost-PID-XXXXXX-N"); the prefix tells
+  // rehost's devices from the host's own.
+  const std::string run = fs::path(m_workdir).filename().string().substr(k_workdir_prefix.size());
+  size_t count = 0;
+  for (auto& r : m_regions) {
+    if (!r.table) {
+      continue;
+    }
+    interrupt::check();
+    std::string name = "rehost-" + run + "-" + std::to_string(count++);
+    if (auto made = map_region(r, name); !made) {
+      m_lvm_problems.push_back(fmt::format("{}: {}", r.device.substr(5), made.error().message));
+      (void)unmap_region(r);
+      continue;
+    }
+    auto f = probe_filesystem(r.mapped.node(), r.device, 0, r.size);
+    bool used = f && (mountable(f->type) || f->type == "swap");
+    if (f) {
+      m_disk.filesystems.push_back(std::move(*f));
+    }
+    if (!used) {
+      (void)unmap_region(r);
+    }
+  }
+}
+
+Result<void> NativeDisk::map_region(Region& region, const std::string& name)
+{
+  // One loop device per area: none of them starts at a PV's label, so udev finds no
+  // LVM2_member on them and the host's LVM activates nothing (lvm2's 69-lvm rules).
+  std::vector<std::string> devices;
+  for (const auto& area : region.table->areas) {
+    auto loop = LoopDevice::attach(m_export.path(), area.offset, area.size, LoopAccess::read_write);
+    if (!loop) {
+      return std::unexpected(loop.error());
+    }
+    struct stat st;
+    if (::stat(loop->path().c_str(), &st) != 0) {
+      return fail("{}: {}", loop->path(), std::strerror(errno));
+    }
+    devices.push_back(fmt::format("{}:{}", major(st.st_rdev), minor(st.st_rdev)));
+    region.parts.push_back(std::move(*loop));
+  }
+  std::string table = lvm::table_text(*region.table, devices);
+  log::debug("{}: device-mapper device {}:\n{}", region.device, name, table);
+  auto mapped =
+      DmDevice::create(name, table, m_workdir + "/dm-table", m_view + view_device(region.device));
+  if (!mapped) {
+    return std::unexpected(mapped.error());
+  }
+  region.mapped = std::move(*mapped);
+  return {};
+}
+
+Result<void> NativeDisk::unmap_region(Region& region)
+{
+  auto removed = region.mapped.remove();
+  // A loop device detaches at once only when nothing holds it any more; device-mapper may
+  // still be letting go of it (the kernel's deferred removal runs on its own).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (const auto& part : region.parts) {
+    while (!block_holders(part.path()).empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (auto held = block_holders(part.path()); !held.empty()) {
+      log::warning("{} (under {}) is still held by {}; it detaches when that is removed",
+                   part.path(), region.device, held.front());
+    }
+  }
+  region.parts.clear();
+  return removed;
+}
+
+void NativeDisk::check_holders()
+{
+  // Nothing may be stacked on rehost's devices but its own device-mapper devices on their loop
+  // devices. Anything else is the host's doing (its LVM activating a volume group it found,
+  // md assembling an array): two users of one volume, so the disk goes to the appliance. The
+  // host's device is left alone.
+  for (const auto& r : m_regions) {
+    std::vector<std::pair<std::string, std::string>> devices; // (path, the holder it may have)
+    if (!r.loop.path().empty()) {
+      devices.emplace_back(r.loop.path(), "");
+    }
+    for (const auto& part : r.parts) {
+      devices.emplace_back(part.path(), r.mapped.kernel_name());
+    }
+    if (r.mapped.active()) {
+      devices.emplace_back(r.mapped.node(), "");
+    }
+    for (const auto& [path, ours] : devices) {
+      for (const auto& holder : block_holders(path)) {
+        if (holder == ours) {
+          continue;
+        }
+        std::string name = dm_name_of(holder);
+        m_lvm_problems.push_back(fmt::format("{}, whose device {} is held by the host's own {}{}",
+                                             r.device, path, holder,
+                                             name.empty() ? "" : " (" + name + ")"));
+      }
     }
   }
 }
@@ -490,10 +636,13 @@ std::vector<std::string> NativeDisk::unmountable_here() const
 
 std::vector<std::string> NativeDisk::needs_device_mapper() const
 {
-  // LVM volumes that are one run of the disk are read without device-mapper (describe_disk).
+  // LVM volumes that are one run of the disk are read without device-mapper, linear and
+  // striped ones in pieces with it where the host has it (describe_disk).
   std::vector<std::string> out = m_lvm_problems;
   for (const auto& f : m_disk.filesystems) {
     // LUKS is not here: without a key (rehost takes none) the appliance could not open it either.
+    // md stays with the appliance even where the host has md: mounting one member of a mirror
+    // and writing to it would leave the others stale.
     if (f.type == "linux_raid_member" || f.type == "ddf_raid_member"
         || f.type == "isw_raid_member") {
       out.push_back(f.type + " on " + f.device);
@@ -505,7 +654,7 @@ std::vector<std::string> NativeDisk::needs_device_mapper() const
 Result<void> NativeDisk::mount_region(const Region& region, const std::string& fstype,
                                       const std::string& target, bool read_only)
 {
-  if (region.loop.path().empty()) {
+  if (region.host_device().empty()) {
     return fail("{}: no device for it", region.device);
   }
   // The mount is made by a child chrooted into the view, so its source reads "/dev/sda1".
@@ -660,10 +809,13 @@ std::unique_ptr<Guest> NativeDisk::guest(const std::string& firmware)
   options.root = m_root_path;
   options.firmware = firmware;
   for (const auto& r : m_regions) {
-    if (!r.loop.path().empty()) {
+    if (!r.host_device().empty()) {
       const Filesystem* f = m_disk.by_device(r.device);
-      SandboxDevice d{
-          view_device(r.device).substr(5), r.loop.path(), f ? f->uuid : "", f ? f->label : "", {}};
+      SandboxDevice d{view_device(r.device).substr(5),
+                      r.host_device(),
+                      f ? f->uuid : "",
+                      f ? f->label : "",
+                      {}};
       if (r.device.find('/', 5) != std::string::npos) {
         // An LV: /dev/mapper/VG-LV, and /dev/VG/LV as a link (names checked in lvm_metadata).
         // No /dev/disk/by-uuid link, as on a system with LVM: grub-mkconfig then writes the
@@ -698,6 +850,18 @@ Result<void> NativeDisk::shutdown()
     }
   }
   m_mounts.clear();
+  // Device-mapper devices before the loop devices under them. One still held by something else
+  // goes when that lets go of it (its removal is deferred), and its loop devices after it.
+  for (auto& r : m_regions) {
+    if (auto u = unmap_region(r); !u) {
+      log::warning("{}", u.error().message);
+    }
+    if (auto held = block_holders(r.loop.path()); !held.empty()) {
+      log::warning("{} ({}) is still held by {}, which rehost did not make; it detaches when "
+                   "that is removed",
+                   r.loop.path(), r.device, held.front());
+    }
+  }
   m_regions.clear(); // closes the loop devices, which then detach
   if (auto r = m_export.stop(); !r && result) {
     result = r;

@@ -14,24 +14,32 @@
 // the guest's fstab included, so no guest symlink leads to a host path; guest programs run only
 // through sandbox.hpp.
 //
-// LVM without device-mapper: the volume groups' metadata is read from the disk
+// LVM without the host's LVM: the volume groups' metadata is read from the disk
 // (lvm_metadata.hpp), and each logical volume that is one run of the disk (linear, in one
 // piece, as installers make them) gets a loop device like a partition, named /dev/VG/LV as
-// libguestfs names it. Disks with other LVs (thin, RAID, snapshots, or an LV in several pieces)
-// and md arrays are not handled here: the caller falls back to libguestfs. Encrypted volumes
-// are left closed, as in every backend.
+// libguestfs names it. Where the host has device-mapper, a linear LV in several pieces or a
+// striped one is joined by a device-mapper device (dm_device.hpp) over one loop device per
+// piece; no loop device ever shows a physical volume's label, so the host's own LVM finds no
+// volume group of the guest to activate. Disks with other LVs (thin, RAID, mirrors, snapshots,
+// cache), with LVs that need device-mapper on a host without it, and md arrays (writing one
+// member of a mirror would leave the others stale) are not handled here: the caller falls back
+// to libguestfs. Encrypted volumes are left closed, as in every backend.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "converter/block_export.hpp"
 #include "converter/dir_guest.hpp"
 #include "converter/disk.hpp"
+#include "converter/dm_device.hpp"
 #include "converter/guestfs_guest.hpp"
 #include "converter/loop_device.hpp"
+#include "converter/lvm_metadata.hpp"
 
 namespace rehost {
 
@@ -73,6 +81,14 @@ private:
     uint64_t offset = 0;
     uint64_t size = 0;
     LoopDevice loop; // attached for regions that hold a file system
+    // An LV only device-mapper can join (offset unused): its table, a loop device per area, and
+    // the device on them, declared after them so that it goes first.
+    std::optional<lvm::DeviceTable> table;
+    std::vector<LoopDevice> parts;
+    DmDevice mapped;
+
+    // The block device that shows the region, or "" when it has none.
+    std::string host_device() const { return mapped.active() ? mapped.node() : loop.path(); }
   };
 
   NativeDisk() = default;
@@ -83,6 +99,20 @@ private:
   // The logical volumes of the disk's LVM physical volumes, as regions and file systems.
   void add_logical_volumes(const std::function<Result<std::string>(uint64_t, size_t)>& reader,
                            uint64_t disk_size);
+  // An LV that is not one run of the disk: a region with its device-mapper table where this
+  // host has device-mapper and the LV is linear or striped; otherwise an LVM problem (`problem`
+  // without device-mapper, or why there is no table).
+  void add_mapped_volume(const lvm::VolumeGroup& vg, const lvm::LogicalVolume& lv,
+                         const std::map<std::string, lvm::ByteRange>& pvs, uint64_t disk_size,
+                         const std::string& problem);
+  // Makes the device-mapper devices of the regions that have a table, and probes their file
+  // systems; what cannot be made is an LVM problem.
+  void map_logical_volumes();
+  Result<void> map_region(Region& region, const std::string& name);
+  // Devices stacked on ours that rehost did not make, as LVM problems.
+  void check_holders();
+  // Removes the region's device-mapper device, then waits for its loop devices to be free.
+  Result<void> unmap_region(Region& region);
 
   DiskAccess m_access = DiskAccess::read_only;
   std::string m_workdir;

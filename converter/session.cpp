@@ -149,7 +149,8 @@ std::optional<GuestSession> open_native(const Source& source, const std::string&
   }
   session.disk = std::move(*disk);
   if (auto dm = session.native->needs_device_mapper(); !dm.empty()) {
-    // This host's kernel has no device-mapper to assemble these; the appliance has.
+    // The native backend cannot assemble these here (no device-mapper, or not a linear or
+    // striped LV, or md); the appliance can.
     if (backend == Backend::native) {
       fatal(ExitCode::unsupported_guest, "--backend native: {} needs device-mapper or md ({})",
             source.path, dm.front());

@@ -34,6 +34,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     }
     for (const auto& lv : vg->lvs) {
       (void)rehost::lvm::disk_ranges(*vg, lv, offsets);
+      if (auto table = rehost::lvm::device_table(*vg, lv, offsets)) {
+        (void)rehost::lvm::table_text(*table, std::vector<std::string>(table->areas.size(), "7:0"));
+      }
     }
   }
   return 0;

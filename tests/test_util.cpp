@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 
+#include "converter/dm_device.hpp"
 #include "converter/process.hpp"
 
 namespace rehost::test {
@@ -75,6 +76,16 @@ bool have_tool_or_skip(const std::string& program)
     FAIL("CI: " << program << " is not installed; the setup script should have installed it");
   }
   MESSAGE("skipped: " << program << " is not installed");
+  return false;
+}
+
+bool device_mapper_or_skip()
+{
+  std::string why;
+  if (device_mapper_available(&why)) {
+    return true;
+  }
+  MESSAGE("skipped: device-mapper does not work on this host (" << why << ")");
   return false;
 }
 

@@ -39,6 +39,10 @@ RunResult run_rehost(const std::vector<std::string>& args, int timeout_seconds =
 // setup installs everything and a missing tool is a failure.
 bool have_tool_or_skip(const std::string& program);
 
+// Skips the test (with the reason) where device-mapper does not work: a property of the host's
+// kernel, which no setup installs, so under CI=true too.
+bool device_mapper_or_skip();
+
 } // namespace rehost::test
 
 namespace rehost::test {

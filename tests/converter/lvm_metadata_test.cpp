@@ -2,7 +2,14 @@
 // the first 10 KiB of a real PV made by LVM 2.03.16 (in a libguestfs appliance): volume group
 // vg-data with 4 MiB extents, root made of 2 extents then resized to 3 (so its third extent lies
 // after swap's), and swap of 1 extent.
+//
+// tests/data/lvm/vg0-split-striped.txt is the metadata of the disk images/phony-layout.sh makes
+// for "lvm-split" (LVM 2.03.16, vgcfgbackup in the appliance): PVs on its second and third
+// partitions (sectors 67584 and 444416), root in two pieces, srv striped over both PVs; and
+// vg0-split-striped.table is the device-mapper table LVM itself made of them there
+// (`dmsetup table`, the disk being sdb: 8:18 and 8:19 its partitions).
 #include <cstring>
+#include <sstream>
 
 #include <doctest/doctest.h>
 
@@ -305,5 +312,204 @@ TEST_SUITE("unit")
           != std::string::npos);
     CHECK(error_of(vg_text(".. {\n}\n")).find("not a valid logical volume name")
           != std::string::npos);
+  }
+
+  TEST_CASE("lvm: device-mapper tables of a real volume group map what LVM's own map")
+  {
+    auto vg = lvm::parse_metadata(
+        read_file(std::string(REHOST_SOURCE_DIR) + "/tests/data/lvm/vg0-split-striped.txt"));
+    REQUIRE_MESSAGE(vg, vg.error().message);
+    const uint64_t sda2 = 67584;
+    const uint64_t sda3 = 444416;
+    std::map<std::string, lvm::ByteRange> pvs = {
+        {"wbNgjfZXKxLQj84c3y9eDUodhVnIWnC1", {sda2 * 512, 376832 * 512}},
+        {"2laztCl4xIjVLdKuhT01QFpm2YXq9HKu", {sda3 * 512, 208897 * 512}}};
+    // Each line as "START LENGTH TARGET [STRIPES CHUNK] DISK-SECTOR...", areas by where they start
+    // on the disk: LVM's lines name the partitions and an offset in them, ours a loop device per
+    // area (from its start).
+    std::map<std::string, std::string> lvm_lines;
+    std::istringstream table(
+        read_file(std::string(REHOST_SOURCE_DIR) + "/tests/data/lvm/vg0-split-striped.table"));
+    std::string line;
+    while (std::getline(table, line)) {
+      std::istringstream words(line);
+      std::string name, start, length, target, word;
+      words >> name >> start >> length >> target;
+      std::string out = start + " " + length + " " + target;
+      int stripes = 1;
+      if (target == "striped") {
+        std::string chunk;
+        words >> stripes >> chunk;
+        out += " " + std::to_string(stripes) + " " + chunk;
+      }
+      for (int i = 0; i < stripes; ++i) {
+        std::string dev;
+        uint64_t offset = 0;
+        words >> dev >> offset;
+        REQUIRE((dev == "8:18" || dev == "8:19"));
+        out += " " + std::to_string((dev == "8:18" ? sda2 : sda3) + offset);
+      }
+      lvm_lines[name.substr(0, name.size() - 1)] += out + "\n";
+    }
+    REQUIRE(lvm_lines.size() == 3);
+    for (const char* name : {"root", "srv", "swap"}) {
+      CAPTURE(name);
+      auto t = lvm::device_table(*vg, lv_named(*vg, name), pvs);
+      REQUIRE_MESSAGE(t, t.error().message);
+      std::string ours;
+      for (const auto& l : t->lines) {
+        ours += std::to_string(l.start) + " " + std::to_string(l.length)
+                + (l.chunk ? " striped " + std::to_string(l.areas.size()) + " "
+                                 + std::to_string(l.chunk)
+                           : std::string(" linear"));
+        for (size_t a : l.areas) {
+          ours += " " + std::to_string(t->areas[a].offset / 512);
+        }
+        ours += "\n";
+      }
+      CHECK(ours == lvm_lines[std::string("vg0-") + name]);
+    }
+    // Each area is as long as its part of the table: root's 80 and 40 MiB, srv's two stripes of
+    // 24 MiB, on the second partition and the third.
+    auto root = lvm::device_table(*vg, lv_named(*vg, "root"), pvs);
+    REQUIRE(root);
+    REQUIRE(root->areas.size() == 2);
+    CHECK(root->areas[0].size == 80 * MiB);
+    CHECK(root->areas[1].size == 40 * MiB);
+    CHECK(root->sectors() == 245760);
+    auto srv = lvm::device_table(*vg, lv_named(*vg, "srv"), pvs);
+    REQUIRE(srv);
+    REQUIRE(srv->areas.size() == 2);
+    CHECK(srv->areas[0].size == 24 * MiB);
+    CHECK(srv->areas[1].offset == (sda3 + 2048) * 512);
+    CHECK(srv->areas[1].size == 24 * MiB);
+    CHECK(lvm::table_text(*srv, {"7:1", "7:2"}) == "0 98304 striped 2 128 7:1 0 7:2 0\n");
+    CHECK(lvm::table_text(*root, {"7:3", "7:4"})
+          == "0 163840 linear 7:3 0\n163840 81920 linear 7:4 0\n");
+  }
+
+  TEST_CASE("lvm: linear pieces that follow each other on the disk are one line of the table")
+  {
+    // Written out of order, as nothing in LVM forbids.
+    auto vg = lvm::parse_metadata(vg_text(
+        "lv {\nsegment2 {\nstart_extent = 10\nextent_count = 5\ntype = \"striped\"\n"
+        "stripe_count = 1\nstripes = [\"pv0\", 30]\n}\nsegment1 {\nstart_extent = 0\n"
+        "extent_count = 10\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 20]\n}\n"
+        "segment3 {\nstart_extent = 15\nextent_count = 1\ntype = \"striped\"\n"
+        "stripe_count = 1\nstripes = [\"pv0\", 0]\n}\n}\n"));
+    REQUIRE_MESSAGE(vg, vg.error().message);
+    auto t = lvm::device_table(*vg, vg->lvs.at(0), k_pv_at_1g);
+    REQUIRE_MESSAGE(t, t.error().message);
+    REQUIRE(t->areas.size() == 2);
+    CHECK(t->areas[0].offset == 1025 * MiB + 20 * 4 * MiB);
+    CHECK(t->areas[0].size == 15 * 4 * MiB);
+    CHECK(t->areas[1].offset == 1025 * MiB);
+    CHECK(t->areas[1].size == 4 * MiB);
+    CHECK(lvm::table_text(*t, {"7:0", "7:1"})
+          == "0 122880 linear 7:0 0\n122880 8192 linear 7:1 0\n");
+  }
+
+  TEST_CASE("lvm: a striped volume over physical volumes on different partitions")
+  {
+    // pv0 at 1 GiB, pv1 at 2 GiB (both with 1 MiB before their extents); three stripes of
+    // 64 KiB, two of them on pv0, after a linear first piece.
+    std::string text =
+        "vg0 {\nid = \"vgid\"\nseqno = 7\nextent_size = 8192\nphysical_volumes {\n"
+        "pv0 {\nid = \"AAAAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGGGG\"\npe_start = 2048\n"
+        "pe_count = 100\n}\npv1 {\nid = \"HHHHHH-IIII-JJJJ-KKKK-LLLL-MMMM-NNNNNN\"\n"
+        "pe_start = 2048\npe_count = 50\n}\n}\nlogical_volumes {\nlv {\n"
+        "status = [\"READ\", \"WRITE\", \"VISIBLE\"]\nsegment1 {\nstart_extent = 0\n"
+        "extent_count = 2\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv1\", 40]\n}\n"
+        "segment2 {\nstart_extent = 2\nextent_count = 12\ntype = \"striped\"\n"
+        "stripe_count = 3\nstripe_size = 128\n"
+        "stripes = [\"pv0\", 0, \"pv1\", 5, \"pv0\", 50]\n}\n}\n}\n}\n";
+    auto vg = lvm::parse_metadata(text);
+    REQUIRE_MESSAGE(vg, vg.error().message);
+    CHECK(vg->lvs.at(0).segments.at(1).stripe_size == 128);
+    std::map<std::string, lvm::ByteRange> pvs = {
+        {"AAAAAABBBBCCCCDDDDEEEEFFFFGGGGGG", {1024 * MiB, 401 * MiB}},
+        {"HHHHHHIIIIJJJJKKKKLLLLMMMMNNNNNN", {2048 * MiB, 201 * MiB}}};
+    auto t = lvm::device_table(*vg, vg->lvs.at(0), pvs);
+    REQUIRE_MESSAGE(t, t.error().message);
+    REQUIRE(t->lines.size() == 2);
+    CHECK(t->lines[0].chunk == 0);
+    CHECK(t->lines[1].start == 2 * 8192);
+    CHECK(t->lines[1].length == 12 * 8192);
+    CHECK(t->lines[1].chunk == 128);
+    REQUIRE(t->areas.size() == 4);
+    CHECK(t->areas[0].offset == 2049 * MiB + 40 * 4 * MiB);
+    // Each stripe is 12 / 3 = 4 extents, from its own first extent on its own PV.
+    CHECK(t->areas[1].offset == 1025 * MiB);
+    CHECK(t->areas[2].offset == 2049 * MiB + 5 * 4 * MiB);
+    CHECK(t->areas[3].offset == 1025 * MiB + 50 * 4 * MiB);
+    for (size_t i = 1; i < 4; ++i) {
+      CHECK(t->areas[i].size == 4 * 4 * MiB);
+    }
+    CHECK(t->sectors() == 14 * 8192);
+    CHECK(lvm::table_text(*t, {"7:0", "7:1", "7:2", "7:3"})
+          == "0 16384 linear 7:0 0\n16384 98304 striped 3 128 7:1 0 7:2 0 7:3 0\n");
+  }
+
+  TEST_CASE("lvm: no device-mapper table for thin, RAID, mirror, snapshot, cache, unknown types "
+            "or pieces that do not fit")
+  {
+    auto seg = [](const std::string& type, const std::string& count, const std::string& stripes,
+                  const std::string& size, const std::string& list) {
+      return "lv {\nstatus = [\"READ\", \"VISIBLE\"]\nsegment1 {\nstart_extent = 0\n"
+             "extent_count = "
+             + count + "\ntype = \"" + type + "\"\nstripe_count = " + stripes
+             + (size.empty() ? "" : "\nstripe_size = " + size) + "\nstripes = [" + list
+             + "]\n}\n}\n";
+    };
+    auto refused = [](const std::string& lvs, const std::string& message) {
+      CAPTURE(lvs);
+      auto vg = lvm::parse_metadata(vg_text(lvs));
+      REQUIRE_MESSAGE(vg, vg.error().message);
+      auto t = lvm::device_table(*vg, vg->lvs.at(0), k_pv_at_1g);
+      REQUIRE_FALSE(t);
+      CHECK(t.error().message.find(message) != std::string::npos);
+    };
+    for (const char* type : {"thin", "thin-pool", "raid1", "raid5", "mirror", "snapshot", "cache",
+                             "vdo", "zero", "frobnicate"}) {
+      refused(seg(type, "4", "1", "", "\"pv0\", 0"),
+              std::string("vg0/lv is neither linear nor striped (segment type ") + type + ")");
+    }
+    // A stripe, or a linear piece, past the end of its PV (100 extents).
+    refused(seg("striped", "8", "2", "128", "\"pv0\", 0, \"pv0\", 97"),
+            "past the end of its physical volume");
+    refused(seg("striped", "8", "1", "", "\"pv0\", 93"), "past the end of its physical volume");
+    // A stripe on a PV of another disk.
+    refused("lv {\nsegment1 {\nstart_extent = 0\nextent_count = 4\ntype = \"striped\"\n"
+            "stripe_count = 2\nstripe_size = 128\nstripes = [\"pv0\", 0, \"pv9\", 0]\n}\n}\n",
+            "unknown physical volume pv9");
+    // Stripes that device-mapper's striped target would refuse, or that LVM never writes.
+    refused(seg("striped", "8", "2", "96", "\"pv0\", 0, \"pv0\", 10"),
+            "a stripe size of 96 sectors does not fit its stripes");
+    refused(seg("striped", "8", "2", "", "\"pv0\", 0, \"pv0\", 10"), "a stripe size of 0 sectors");
+    refused(seg("striped", "8", "2", "128", "\"pv0\", 0"), "a segment of 2 stripes lists 1");
+    refused(seg("striped", "5", "2", "128", "\"pv0\", 0, \"pv0\", 10"),
+            "5 extents do not divide into 2 stripes");
+    // Two pieces on the same extents.
+    refused(seg("striped", "8", "2", "128", "\"pv0\", 0, \"pv0\", 2"), "overlap");
+    refused("lv {\nsegment1 {\nstart_extent = 0\nextent_count = 4\ntype = \"striped\"\n"
+            "stripe_count = 1\nstripes = [\"pv0\", 0]\n}\nsegment2 {\nstart_extent = 4\n"
+            "extent_count = 4\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 2]\n"
+            "}\n}\n",
+            "overlap");
+    refused("lv {\nsegment1 {\nstart_extent = 2\nextent_count = 4\ntype = \"striped\"\n"
+            "stripe_count = 1\nstripes = [\"pv0\", 0]\n}\n}\n",
+            "gaps");
+    refused("lv {\n}\n", "no extents");
+    // A partition cut shorter than its PV says.
+    auto vg =
+        lvm::parse_metadata(vg_text(seg("striped", "8", "2", "128", "\"pv0\", 0, \"pv0\", 50")));
+    REQUIRE(vg);
+    std::map<std::string, lvm::ByteRange> short_part = {
+        {"AAAAAABBBBCCCCDDDDEEEEFFFFGGGGGG", {1024 * MiB, 100 * MiB}}};
+    auto cut = lvm::device_table(*vg, vg->lvs.at(0), short_part);
+    REQUIRE_FALSE(cut);
+    CHECK(cut.error().message.find("past the end of its physical volume's partition")
+          != std::string::npos);
+    REQUIRE(lvm::device_table(*vg, vg->lvs.at(0), k_pv_at_1g));
   }
 }

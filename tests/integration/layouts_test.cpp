@@ -1,8 +1,13 @@
 // Disks laid out as servers often are (images/phony-layout.sh): LVM with a separate /boot, md
 // RAID1, XFS on GPT with an EFI system partition, btrfs subvolumes with a snapper snapshot.
 // Inspected, and the LVM one converted natively; the others through whichever backend rehost
-// picks on this host.
+// picks on this host. LVM in pieces and striped is converted natively where the host has
+// device-mapper.
+#include <signal.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -60,6 +65,26 @@ bool check_rule_passed(const nlohmann::json& report, const std::string& name)
     }
   }
   return false;
+}
+
+// Device-mapper devices left by rehost runs that have ended ("rehost-PID-..." of a PID that is
+// gone), as "dm-3 rehost-123-abcdef-0".
+std::vector<std::string> leftover_rehost_devices()
+{
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/sys/block", ec)) {
+    std::ifstream in(e.path() / "dm/name");
+    std::string name;
+    if (!std::getline(in, name) || name.rfind("rehost-", 0) != 0) {
+      continue;
+    }
+    long pid = std::strtol(name.c_str() + 7, nullptr, 10);
+    if (pid <= 0 || kill(static_cast<pid_t>(pid), 0) != 0) {
+      out.push_back(e.path().filename().string() + " " + name);
+    }
+  }
+  return out;
 }
 
 } // namespace
@@ -137,6 +162,58 @@ TEST_SUITE("integration")
     CHECK(r.err.find("needs device-mapper or md (vg-data/root is in 2 separate parts of the disk)")
           != std::string::npos);
   }
+  TEST_CASE("an LVM root in two pieces and a striped volume are mounted natively through "
+            "device-mapper, which leaves no device behind")
+  {
+    if (!have_tool_or_skip("guestfish") || !have_tool_or_skip("busybox")
+        || !device_mapper_or_skip()) {
+      return;
+    }
+    TempDir dir;
+    std::string source = layout_disk(dir, "lvm-split", write_runnable_debian(dir, "root"));
+    std::string before = sha256_of(source);
+    auto r = run_rehost({"--backend", "native", "inspect", "--json", source});
+    INFO("stderr:\n" << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j["backend"] == "native");
+    CHECK(j["disk"]["root"] == "/dev/vg0/root");
+    CHECK(has_filesystem(j, "/dev/vg0/root", "ext4"));
+    CHECK(has_filesystem(j, "/dev/vg0/srv", "ext4"));
+    CHECK(has_filesystem(j, "/dev/vg0/swap", "swap"));
+    CHECK(mounted_at(j, "/srv") == "/dev/vg0/srv");
+    CHECK(mounted_at(j, "/boot") == "/dev/sda1");
+    CHECK(j["kernels"][0]["version"] == "6.1.0-13-amd64");
+    CHECK(leftover_rehost_devices() == std::vector<std::string>{});
+
+    // Written through device-mapper: the guest sees both volumes mounted under its own names,
+    // and the converted root (on both of its pieces) passes validation.
+    write_check_rule(dir, "dm-names",
+                     "test -b /dev/mapper/vg0-root && test -b /dev/vg0/srv && grep -q "
+                     "\"^/dev/mapper/vg0-root / \" /proc/mounts && grep -q "
+                     "\"^/dev/mapper/vg0-srv /srv \" /proc/mounts && echo written >/srv/mark");
+    std::string output = dir.str() + "/out.qcow2";
+    std::string report = dir.str() + "/report.json";
+    auto c = run_rehost({"--backend", "native", "--rules-dir", dir.str() + "/rules", "convert",
+                         source, "--target", "kvm", "-o", output, "--report", report});
+    INFO("convert stderr:\n" << c.err);
+    REQUIRE(c.exit_code == 0);
+    auto rep = nlohmann::json::parse(read_file(report));
+    CHECK(rep["backend"] == "native");
+    CHECK(rep["validation"]["passed"] == true);
+    CHECK(check_rule_passed(rep, "dm-names"));
+    CHECK(leftover_rehost_devices() == std::vector<std::string>{});
+    CHECK(sha256_of(source) == before);
+
+    // The output, read by the appliance's own LVM: the file written on the striped volume is
+    // there.
+    std::string mark =
+        must_run({"env", "LIBGUESTFS_BACKEND=direct", "LIBGUESTFS_BACKEND_SETTINGS=force_tcg",
+                  "guestfish", "--ro", "--format=qcow2", "-a", output, "run", ":", "mount-ro",
+                  "/dev/vg0/srv", "/", ":", "cat", "/mark"});
+    CHECK(mark == "written\n");
+  }
+
   TEST_CASE("an md RAID1 root is found and inspected")
   {
     if (!have_tool_or_skip("guestfish")) {
@@ -153,6 +230,13 @@ TEST_SUITE("integration")
     CHECK(root.rfind("/dev/md", 0) == 0);
     CHECK(has_filesystem(j, root, "ext4"));
     CHECK(j["disk"]["partition_tables"][0]["partitions"].size() == 2);
+    // Never natively, even on a host with md: writing one member of the mirror would leave the
+    // other stale.
+    auto n = run_rehost({"--backend", "native", "inspect", source});
+    INFO("native stderr:\n" << n.err);
+    CHECK(n.exit_code == 4);
+    CHECK(n.err.find("needs device-mapper or md (linux_raid_member on /dev/sda1)")
+          != std::string::npos);
   }
 
   TEST_CASE("an XFS root on GPT with an EFI system partition is a UEFI guest, converted with "
