@@ -427,6 +427,25 @@ bool LogicalVolume::visible() const
   return std::find(status.begin(), status.end(), "VISIBLE") != status.end();
 }
 
+Result<VolumeGroup> read_newest_metadata(const Reader& read, const Label& label)
+{
+  std::optional<VolumeGroup> newest;
+  std::string why = "it has no metadata area";
+  for (size_t i = 0; i < label.metadata_areas.size(); ++i) {
+    auto text = read_metadata_text(read, label.metadata_areas[i], label.metadata_sizes[i]);
+    auto vg = text ? parse_metadata(*text) : std::unexpected(text.error());
+    if (!vg) {
+      why = vg.error().message;
+    } else if (!newest || vg->seqno > newest->seqno) {
+      newest = std::move(*vg);
+    }
+  }
+  if (!newest) {
+    return fail("{}", why);
+  }
+  return std::move(*newest);
+}
+
 Result<VolumeGroup> parse_metadata(std::string_view text)
 {
   auto doc = Parser(text).document();

@@ -83,6 +83,11 @@ struct VolumeGroup {
 // a PV or LV name given twice is an error.
 Result<VolumeGroup> parse_metadata(std::string_view text);
 
+// The volume group as the PV's metadata areas describe it: of the areas that read and parse,
+// the one with the highest seqno (LVM writes the areas one after the other, so an interrupted
+// change leaves one newer than another). An error, naming the last problem, when none does.
+Result<VolumeGroup> read_newest_metadata(const Reader& read, const Label& label);
+
 struct ByteRange {
   uint64_t offset = 0;
   uint64_t size = 0;

@@ -407,21 +407,10 @@ void NativeDisk::add_logical_volumes(
       m_lvm_problems.push_back(r.device + ": a second physical volume with UUID " + label->pv_uuid);
       continue;
     }
-    std::optional<lvm::VolumeGroup> vg;
-    std::string why = "it has no metadata area";
-    for (size_t i = 0; i < label->metadata_areas.size() && !vg; ++i) {
-      auto in_pv = [&](uint64_t offset, size_t count) { return reader(r.offset + offset, count); };
-      auto text =
-          lvm::read_metadata_text(in_pv, label->metadata_areas[i], label->metadata_sizes[i]);
-      auto parsed = text ? lvm::parse_metadata(*text) : std::unexpected(text.error());
-      if (parsed) {
-        vg = std::move(*parsed);
-      } else {
-        why = parsed.error().message;
-      }
-    }
+    auto in_pv = [&](uint64_t offset, size_t count) { return reader(r.offset + offset, count); };
+    auto vg = lvm::read_newest_metadata(in_pv, *label);
     if (!vg) {
-      m_lvm_problems.push_back(r.device + ": " + why);
+      m_lvm_problems.push_back(r.device + ": " + vg.error().message);
       continue;
     }
     auto known = groups.find(vg->name);

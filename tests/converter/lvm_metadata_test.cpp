@@ -72,6 +72,24 @@ std::string vg_text(const std::string& lvs)
          + lvs + "}\n}\n";
 }
 
+// A metadata area of `size` bytes for the PV byte `offset`: its header, then `text` (and the
+// zero byte LVM ends it with) just after it.
+std::string metadata_area(std::string text, uint64_t offset, uint64_t size)
+{
+  text += '\0';
+  std::string area(size, '\0');
+  std::memcpy(area.data() + 4, " LVM2 x[5A%r0N*>", 16);
+  put32(area, 20, 1);
+  put64(area, 24, offset);
+  put64(area, 32, size);
+  put64(area, 40, 512);
+  put64(area, 48, text.size());
+  put32(area, 56, lvm::checksum(text));
+  std::memcpy(area.data() + 512, text.data(), text.size());
+  put32(area, 0, lvm::checksum(std::string_view(area).substr(4, 508)));
+  return area;
+}
+
 // The PV as a partition at 1 GiB, 401 MiB long (pe_start and 100 extents).
 const std::map<std::string, lvm::ByteRange> k_pv_at_1g = {
     {"AAAAAABBBBCCCCDDDDEEEEFFFFGGGGGG", {1024 * MiB, 401 * MiB}}};
@@ -196,6 +214,40 @@ TEST_SUITE("unit")
     REQUIRE_FALSE(moved);
     CHECK(moved.error().message.find("says it is at byte 8192") != std::string::npos);
     CHECK(with(24, 4096, 8)); // the value it had
+  }
+
+  TEST_CASE("lvm: of two metadata areas, the one with the higher seqno describes the VG")
+  {
+    auto lv = [](int first_extent) {
+      return "root {\nstatus = [\"READ\", \"VISIBLE\"]\nsegment1 {\nstart_extent = 0\n"
+             "extent_count = 10\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", "
+             + std::to_string(first_extent) + "]\n}\n}\n";
+    };
+    std::string older = vg_text(lv(5));
+    std::string newer = vg_text(lv(20));
+    newer.replace(newer.find("seqno = 7"), 9, "seqno = 8");
+    lvm::Label label;
+    label.metadata_areas = {4096, 8192};
+    label.metadata_sizes = {4096, 4096};
+    auto first_extent = [&](const std::string& pv) {
+      auto vg = lvm::read_newest_metadata(reader_of(pv), label);
+      REQUIRE_MESSAGE(vg, vg.error().message);
+      return vg->lvs.at(0).segments.at(0).stripes.at(0).second;
+    };
+    // The newer text in the second area, then in the first: the order does not decide.
+    std::string pv = std::string(4096, '\0') + metadata_area(older, 4096, 4096)
+                     + metadata_area(newer, 8192, 4096);
+    CHECK(first_extent(pv) == 20);
+    pv = std::string(4096, '\0') + metadata_area(newer, 4096, 4096)
+         + metadata_area(older, 8192, 4096);
+    CHECK(first_extent(pv) == 20);
+    // A damaged newer area leaves the older one; with both damaged, an error names the problem.
+    pv[4096 + 512 + 30] ^= 1;
+    CHECK(first_extent(pv) == 5);
+    pv[8192 + 512 + 30] ^= 1;
+    auto missing = lvm::read_newest_metadata(reader_of(pv), label);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message.find("bad checksum") != std::string::npos);
   }
 
   TEST_CASE("lvm: a metadata text that wraps around the end of its area is joined")
