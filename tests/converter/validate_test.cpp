@@ -64,8 +64,10 @@ TargetProfile target_offering(const std::string& name, std::vector<std::string> 
   return target;
 }
 
-// /bin/sh as a 64-bit little-endian ELF header for the machine `machine` (e_machine).
-void write_shell(const test::TempDir& dir, unsigned char machine)
+// A Debian 12 directory guest in DIR/root whose /bin/sh is an ELF header for `machine`
+// (e_machine: 0x3e x86_64, 0xb7 aarch64), with `efi_loader` written on its ESP.
+void write_debian_of_arch(const test::TempDir& dir, unsigned char machine,
+                          const std::string& efi_loader)
 {
   std::string header = std::string("\x7f"
                                    "ELF\x02\x01\x01",
@@ -73,6 +75,8 @@ void write_shell(const test::TempDir& dir, unsigned char machine)
                        + std::string(57, '\0');
   header[18] = static_cast<char>(machine);
   dir.write("root/bin/sh", header);
+  dir.write("root/etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+  dir.write("root/boot/efi/EFI/debian/" + efi_loader, "grub");
 }
 
 std::vector<Check> all_checks(const test::TempDir& dir, const Inspection& in)
@@ -189,9 +193,7 @@ TEST_SUITE("unit")
   TEST_CASE("an arm64 UEFI guest needs BOOTAA64.EFI: its inspection does not count BOOTX64.EFI")
   {
     test::TempDir dir;
-    write_shell(dir, 0xb7); // aarch64
-    dir.write("root/etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
-    dir.write("root/boot/efi/EFI/debian/grubaa64.efi", "grub");
+    write_debian_of_arch(dir, 0xb7, "grubaa64.efi");
     dir.write("root/boot/efi/EFI/BOOT/BOOTX64.EFI", "x64");
     auto guest = DirGuest::open(dir.str() + "/root");
     REQUIRE(guest);
@@ -236,9 +238,7 @@ TEST_SUITE("unit")
   TEST_CASE("inspection sees a UEFI guest whose grub is also installed for BIOS")
   {
     test::TempDir dir;
-    write_shell(dir, 0x3e); // x86_64
-    dir.write("root/etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
-    dir.write("root/boot/efi/EFI/debian/grubx64.efi", "grub");
+    write_debian_of_arch(dir, 0x3e, "grubx64.efi");
     dir.write("root/boot/grub/i386-pc/normal.mod", "module");
     auto guest = DirGuest::open(dir.str() + "/root");
     REQUIRE(guest);

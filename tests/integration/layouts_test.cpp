@@ -87,6 +87,25 @@ std::vector<std::string> leftover_rehost_devices()
   return out;
 }
 
+// `rehost --backend native convert` of `source` for kvm into DIR/out.qcow2, with the rules of
+// DIR/rules; its report, once checked that the conversion ran natively, passed validation and
+// that the check of rule `rule` (write_check_rule) passed in the guest.
+nlohmann::json convert_natively(const TempDir& dir, const std::string& source,
+                                const std::string& rule)
+{
+  std::string report = dir.str() + "/report.json";
+  auto c =
+      run_rehost({"--backend", "native", "--rules-dir", dir.str() + "/rules", "convert", source,
+                  "--target", "kvm", "-o", dir.str() + "/out.qcow2", "--report", report});
+  INFO("convert stderr:\n" << c.err);
+  REQUIRE(c.exit_code == 0);
+  auto rep = nlohmann::json::parse(read_file(report));
+  CHECK(rep["backend"] == "native");
+  CHECK(rep["validation"]["passed"] == true);
+  CHECK(check_rule_passed(rep, rule));
+  return rep;
+}
+
 } // namespace
 
 TEST_SUITE("integration")
@@ -119,16 +138,7 @@ TEST_SUITE("integration")
         "test -b /dev/mapper/vg0-root && test -b /dev/vg0/swap && test \"$(readlink "
         "/dev/vg0/root)\" = ../mapper/vg0-root && grep -q \"^/dev/mapper/vg0-root / \" "
         "/proc/mounts");
-    std::string output = dir.str() + "/out.qcow2";
-    std::string report = dir.str() + "/report.json";
-    auto c = run_rehost({"--backend", "native", "--rules-dir", dir.str() + "/rules", "convert",
-                         source, "--target", "kvm", "-o", output, "--report", report});
-    INFO("convert stderr:\n" << c.err);
-    REQUIRE(c.exit_code == 0);
-    auto rep = nlohmann::json::parse(read_file(report));
-    CHECK(rep["backend"] == "native");
-    CHECK(rep["validation"]["passed"] == true);
-    CHECK(check_rule_passed(rep, "lvm-names"));
+    auto rep = convert_natively(dir, source, "lvm-names");
     // /boot is named by UUID now; the root's LVM name is stable and stays.
     bool boot_by_uuid = false;
     bool root_kept = true;
@@ -192,16 +202,8 @@ TEST_SUITE("integration")
                      "test -b /dev/mapper/vg0-root && test -b /dev/vg0/srv && grep -q "
                      "\"^/dev/mapper/vg0-root / \" /proc/mounts && grep -q "
                      "\"^/dev/mapper/vg0-srv /srv \" /proc/mounts && echo written >/srv/mark");
+    auto rep = convert_natively(dir, source, "dm-names");
     std::string output = dir.str() + "/out.qcow2";
-    std::string report = dir.str() + "/report.json";
-    auto c = run_rehost({"--backend", "native", "--rules-dir", dir.str() + "/rules", "convert",
-                         source, "--target", "kvm", "-o", output, "--report", report});
-    INFO("convert stderr:\n" << c.err);
-    REQUIRE(c.exit_code == 0);
-    auto rep = nlohmann::json::parse(read_file(report));
-    CHECK(rep["backend"] == "native");
-    CHECK(rep["validation"]["passed"] == true);
-    CHECK(check_rule_passed(rep, "dm-names"));
     CHECK(leftover_rehost_devices() == std::vector<std::string>{});
     CHECK(sha256_of(source) == before);
 
