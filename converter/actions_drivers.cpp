@@ -224,7 +224,7 @@ Result<void> repack_kernel_initramfs(ActionContext& c, const RepackStyle& style,
   if (auto r = carry_changes(c, style, *listing, in); !r) {
     return r;
   }
-  auto repacked = drivers::repack_initramfs(*bytes, in);
+  auto repacked = drivers::repack_initramfs(*bytes, *listing, in);
   if (!repacked) {
     return fail("{}: {}", image, repacked.error().message);
   }

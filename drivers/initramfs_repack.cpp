@@ -179,18 +179,27 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
   if (!listing) {
     return std::unexpected(listing.error());
   }
-  const std::string last = listing->segments.back();
+  return repack_initramfs(image, *listing, input);
+}
+
+Result<RepackResult> repack_initramfs(const std::string& image, const InitramfsListing& listing,
+                                      const RepackInput& input)
+{
+  if (listing.segments.empty()) {
+    return fail("it holds no archive");
+  }
+  const std::string last = listing.segments.back();
   if (!can_repack(last)) {
     return fail("its main archive is {}, which rehost does not write (gzip, zstd or none only)",
                 last);
   }
   RepackResult result;
   result.compression = last == "cpio" ? "none" : last.substr(5);
-  const size_t main_at = listing->offsets.back();
+  const size_t main_at = listing.offsets.back();
 
   // Where the image keeps this kernel's modules.
   std::string base;
-  for (const auto& f : listing->files) {
+  for (const auto& f : listing.files) {
     for (const char* prefix : {"usr/lib/modules/", "lib/modules/"}) {
       std::string dir = prefix + input.version;
       if (f == dir || f.rfind(dir + "/", 0) == 0) {
@@ -280,7 +289,7 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
   }
   // libarchive stops at the first trailer; the kernel reads on. Rewriting only the first of
   // several archives would drop the rest.
-  if (entries != listing->files.size() - listing->first_file.back()) {
+  if (entries != listing.files.size() - listing.first_file.back()) {
     return fail("its main segment holds more than one cpio archive");
   }
   // depmod's inputs the image lacks come from the kernel's tree.

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "converter/error.hpp"
+#include "drivers/initramfs_reader.hpp"
 
 namespace rehost::drivers {
 
@@ -48,5 +49,9 @@ bool can_repack(const std::string& segment);
 // Rewrites `image` (the bytes of an initramfs). Errors name what stopped it; the caller then
 // uses the guest's tool.
 Result<RepackResult> repack_initramfs(const std::string& image, const RepackInput& input);
+
+// The same for an image the caller has listed already (list_initramfs).
+Result<RepackResult> repack_initramfs(const std::string& image, const InitramfsListing& listing,
+                                      const RepackInput& input);
 
 } // namespace rehost::drivers
