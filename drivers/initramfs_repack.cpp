@@ -16,6 +16,7 @@
 #include <archive_entry.h>
 #include <fmt/format.h>
 
+#include "bootloader/device_names.hpp"
 #include "converter/process.hpp"
 #include "drivers/initramfs_reader.hpp"
 #include "drivers/linux_modules.hpp"
@@ -257,7 +258,13 @@ Result<RepackResult> repack_initramfs(const std::string& image, const InitramfsL
       bool want = regular
                   && ((in_tree && !index_files().count(path.substr(base.size() + 1)))
                       || (!input.load_list.empty() && path == input.load_list));
-      if (!want) {
+      bool names_devices =
+          regular && !input.remove.count(path)
+          && std::any_of(input.device_files.begin(), input.device_files.end(),
+                         [&](const std::string& f) {
+                           return f == path || (f.ends_with('/') && path.starts_with(f));
+                         });
+      if (!want && !names_devices) {
         continue;
       }
       std::string content(static_cast<size_t>(std::max<la_int64_t>(0, archive_entry_size(entry))),
@@ -266,6 +273,18 @@ Result<RepackResult> repack_initramfs(const std::string& image, const InitramfsL
           && archive_read_data(a->get(), content.data(), content.size())
                  != static_cast<la_ssize_t>(content.size())) {
         return fail("cannot read {} from it: {}", path, why(a->get()));
+      }
+      if (names_devices) {
+        auto it = input.replace.find(path);
+        auto old =
+            bootloader::hardware_device_names(it == input.replace.end() ? content : it->second);
+        if (!old.empty()) {
+          return fail("{} names {}, a device of the old hardware that the target does not have",
+                      path, old.front());
+        }
+        if (!want) {
+          continue;
+        }
       }
       if (path == input.load_list) {
         load_list_content = std::move(content);

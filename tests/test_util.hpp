@@ -39,6 +39,14 @@ RunResult run_rehost(const std::vector<std::string>& args, int timeout_seconds =
 // setup installs everything and a missing tool is a failure.
 bool have_tool_or_skip(const std::string& program);
 
+// A Debian kernel installed on this host (setup installs linux-image-amd64 for the appliance),
+// whose real modules the initramfs tests use: depmod must read their symbols to find
+// dependencies. "" when there is none.
+std::string host_kernel();
+
+// Whether host_kernel() and depmod are there; skips the test otherwise, except under CI=true.
+bool host_kernel_or_skip();
+
 } // namespace rehost::test
 
 namespace rehost::test {
