@@ -1,5 +1,6 @@
 #include "bootloader/device_names.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <regex>
 
@@ -101,6 +102,37 @@ DeviceName classify_device_name(const std::string& spec)
     return name;
   }
   return name;
+}
+
+std::vector<std::string> hardware_device_names(const std::string& text)
+{
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    // Words end at white space, quotes and the shell's separators.
+    static const char* k_ends = " \t\r\n\"'`;|&()<>";
+    size_t start = text.find_first_not_of(k_ends, at);
+    if (start == std::string::npos) {
+      break;
+    }
+    size_t end = text.find_first_of(k_ends, start);
+    if (end == std::string::npos) {
+      end = text.size();
+    }
+    std::string word = text.substr(start, end - start);
+    at = end;
+    // key=value: the value is the name (root=/dev/sda1, resume=UUID=...).
+    if (size_t eq = word.find('='); eq != std::string::npos && word[0] != '/') {
+      word = word.substr(eq + 1);
+    }
+    auto kind = classify_device_name(word).kind;
+    bool old = kind == DeviceNameKind::controller || kind == DeviceNameKind::by_path
+               || starts_with(word, "/dev/block/");
+    if (old && std::find(out.begin(), out.end(), word) == out.end()) {
+      out.push_back(word);
+    }
+  }
+  return out;
 }
 
 std::optional<std::string> appliance_name(const DeviceName& name)

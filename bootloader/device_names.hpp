@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rehost::bootloader {
 
@@ -33,6 +34,12 @@ DeviceName classify_device_name(const std::string& spec);
 // The name of disk `index` (0 for the first) on a controller whose first disk is `first_disk`:
 // "/dev/nvme0n1" -> "/dev/nvme2n1", "/dev/vda" -> "/dev/vdc", "/dev/xvda" -> "/dev/xvdc".
 std::optional<std::string> disk_name_like(const std::string& first_disk, int index);
+
+// The device names in `text` (kernel arguments such as root=/dev/sda1, or shell tests such as
+// [ -e "/dev/disk/by-path/..." ]) that belong to the old hardware and are gone on the target:
+// controller names, /dev/disk/by-id and by-path links, and /dev/block/MAJOR:MINOR (the major
+// number is the controller's). Each once, in the order they appear.
+std::vector<std::string> hardware_device_names(const std::string& text);
 
 // The name libguestfs gives the same device ("/dev/sdb2" for /dev/xvdb2), for controller names.
 std::optional<std::string> appliance_name(const DeviceName& name);

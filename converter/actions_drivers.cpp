@@ -117,11 +117,13 @@ void record_image_drivers(ActionContext& c, const KernelInfo& kernel, ActionReco
 }
 
 // What repacking needs for one initramfs tool: where it keeps its configuration, how a file
-// there maps into the image, and the image's boot-time list of modules.
+// there maps into the image, the image's boot-time list of modules, and its files that name
+// devices (drivers/initramfs_repack.hpp).
 struct RepackStyle {
   std::string config_dir;
   std::string config_in_image; // "" when the configuration is not copied as files
   std::string load_list;
+  std::vector<std::string> device_files;
 };
 
 std::optional<RepackStyle> repack_style(const std::string& name)
@@ -129,11 +131,20 @@ std::optional<RepackStyle> repack_style(const std::string& name)
   if (name == "initramfs-tools") {
     // mkinitramfs copies conf.d/* to conf/conf.d/ and lists the modules file's entries in
     // conf/modules, which the init script loads.
-    return RepackStyle{"/etc/initramfs-tools/", "conf/", "conf/modules"};
+    return RepackStyle{"/etc/initramfs-tools/", "conf/", "conf/modules", {}};
   }
   if (name == "dracut") {
-    // udev loads the drivers by their hardware aliases; nothing lists them.
-    return RepackStyle{"/etc/dracut.conf.d/", "", ""};
+    // udev loads the drivers by their hardware aliases; nothing lists them. A host-only image
+    // keeps devices dracut found on the old machine: root= and resume= in etc/cmdline.d, the
+    // devices the initqueue waits for (devexists hooks), --add-fstab mounts in etc/fstab. A
+    // name there that the target lacks (/dev/sda1, by-path) would keep the boot waiting: such
+    // an image goes to the guest's dracut, whose rebuild without host-only leaves them out.
+    return RepackStyle{"/etc/dracut.conf.d/",
+                       "",
+                       "",
+                       {"etc/cmdline", "etc/cmdline.d/", "etc/fstab",
+                        "lib/dracut/hooks/initqueue/finished/",
+                        "usr/lib/dracut/hooks/initqueue/finished/"}};
   }
   return std::nullopt;
 }
@@ -220,11 +231,12 @@ Result<void> repack_kernel_initramfs(ActionContext& c, const RepackStyle& style,
   in.modules_dep = std::move(*dep);
   in.drivers = c.target.all_drivers();
   in.load_list = style.load_list;
+  in.device_files = style.device_files;
   in.read_module = [&](const std::string& rel) { return c.guest.read_file(tree + "/" + rel); };
   if (auto r = carry_changes(c, style, *listing, in); !r) {
     return r;
   }
-  auto repacked = drivers::repack_initramfs(*bytes, in);
+  auto repacked = drivers::repack_initramfs(*bytes, *listing, in);
   if (!repacked) {
     return fail("{}: {}", image, repacked.error().message);
   }

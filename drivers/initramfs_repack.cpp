@@ -16,6 +16,7 @@
 #include <archive_entry.h>
 #include <fmt/format.h>
 
+#include "bootloader/device_names.hpp"
 #include "converter/process.hpp"
 #include "drivers/initramfs_reader.hpp"
 #include "drivers/linux_modules.hpp"
@@ -179,18 +180,27 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
   if (!listing) {
     return std::unexpected(listing.error());
   }
-  const std::string last = listing->segments.back();
+  return repack_initramfs(image, *listing, input);
+}
+
+Result<RepackResult> repack_initramfs(const std::string& image, const InitramfsListing& listing,
+                                      const RepackInput& input)
+{
+  if (listing.segments.empty()) {
+    return fail("it holds no archive");
+  }
+  const std::string last = listing.segments.back();
   if (!can_repack(last)) {
     return fail("its main archive is {}, which rehost does not write (gzip, zstd or none only)",
                 last);
   }
   RepackResult result;
   result.compression = last == "cpio" ? "none" : last.substr(5);
-  const size_t main_at = listing->offsets.back();
+  const size_t main_at = listing.offsets.back();
 
   // Where the image keeps this kernel's modules.
   std::string base;
-  for (const auto& f : listing->files) {
+  for (const auto& f : listing.files) {
     for (const char* prefix : {"usr/lib/modules/", "lib/modules/"}) {
       std::string dir = prefix + input.version;
       if (f == dir || f.rfind(dir + "/", 0) == 0) {
@@ -248,7 +258,13 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
       bool want = regular
                   && ((in_tree && !index_files().count(path.substr(base.size() + 1)))
                       || (!input.load_list.empty() && path == input.load_list));
-      if (!want) {
+      bool names_devices =
+          regular && !input.remove.count(path)
+          && std::any_of(input.device_files.begin(), input.device_files.end(),
+                         [&](const std::string& f) {
+                           return f == path || (f.ends_with('/') && path.starts_with(f));
+                         });
+      if (!want && !names_devices) {
         continue;
       }
       std::string content(static_cast<size_t>(std::max<la_int64_t>(0, archive_entry_size(entry))),
@@ -257,6 +273,18 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
           && archive_read_data(a->get(), content.data(), content.size())
                  != static_cast<la_ssize_t>(content.size())) {
         return fail("cannot read {} from it: {}", path, why(a->get()));
+      }
+      if (names_devices) {
+        auto it = input.replace.find(path);
+        auto old =
+            bootloader::hardware_device_names(it == input.replace.end() ? content : it->second);
+        if (!old.empty()) {
+          return fail("{} names {}, a device of the old hardware that the target does not have",
+                      path, old.front());
+        }
+        if (!want) {
+          continue;
+        }
       }
       if (path == input.load_list) {
         load_list_content = std::move(content);
@@ -280,7 +308,7 @@ Result<RepackResult> repack_initramfs(const std::string& image, const RepackInpu
   }
   // libarchive stops at the first trailer; the kernel reads on. Rewriting only the first of
   // several archives would drop the rest.
-  if (entries != listing->files.size() - listing->first_file.back()) {
+  if (entries != listing.files.size() - listing.first_file.back()) {
     return fail("its main segment holds more than one cpio archive");
   }
   // depmod's inputs the image lacks come from the kernel's tree.

@@ -8,7 +8,9 @@
 // holds, and the main archive is written again with its compression (gzip, zstd or none).
 // Segments before it (early microcode) are kept byte for byte. The kernel unpacks the result as
 // it unpacked the original; a later rebuild by the guest's tool gives the same drivers, because
-// the conversion also lists them in the tool's configuration.
+// the conversion also lists them in the tool's configuration. An image that would wait at boot
+// for a device the target does not have (a host-only dracut image's root=/dev/sda1) is not
+// rewritten: the caller's tool builds one without it.
 #pragma once
 
 #include <functional>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "converter/error.hpp"
+#include "drivers/initramfs_reader.hpp"
 
 namespace rehost::drivers {
 
@@ -33,6 +36,11 @@ struct RepackInput {
   std::string load_list;
   std::map<std::string, std::string> replace; // image path -> new content (added if absent)
   std::set<std::string> remove;               // image paths to leave out
+  // Files of the image that name devices to boot from or wait for (image paths; one ending in
+  // '/' stands for every file under it), as they will be after `replace` and `remove`. One that
+  // names a device by a name of the old hardware (/dev/sda1, /dev/disk/by-path/...) stops the
+  // repack: the target has no such device, and the boot would wait for it.
+  std::vector<std::string> device_files;
 };
 
 struct RepackResult {
@@ -48,5 +56,9 @@ bool can_repack(const std::string& segment);
 // Rewrites `image` (the bytes of an initramfs). Errors name what stopped it; the caller then
 // uses the guest's tool.
 Result<RepackResult> repack_initramfs(const std::string& image, const RepackInput& input);
+
+// The same for an image the caller has listed already (list_initramfs).
+Result<RepackResult> repack_initramfs(const std::string& image, const InitramfsListing& listing,
+                                      const RepackInput& input);
 
 } // namespace rehost::drivers

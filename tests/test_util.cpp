@@ -89,6 +89,31 @@ bool device_mapper_or_skip()
   return false;
 }
 
+std::string host_kernel()
+{
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/lib/modules", ec)) {
+    if (fs::exists(e.path() / "kernel/drivers/nvme/host/nvme.ko")
+        && fs::exists(e.path() / "modules.dep")) {
+      return e.path().filename().string();
+    }
+  }
+  return {};
+}
+
+bool host_kernel_or_skip()
+{
+  if (!host_kernel().empty()) {
+    return have_tool_or_skip("depmod");
+  }
+  const char* ci = std::getenv("CI");
+  if (ci && std::string(ci) == "true") {
+    FAIL("CI: no kernel with uncompressed modules under /lib/modules (scripts/setup installs one)");
+  }
+  MESSAGE("skipped: no kernel with uncompressed modules under /lib/modules");
+  return false;
+}
+
 } // namespace rehost::test
 
 #include "converter/digest.hpp"

@@ -43,6 +43,14 @@ bool have_tool_or_skip(const std::string& program);
 // kernel, which no setup installs, so under CI=true too.
 bool device_mapper_or_skip();
 
+// A Debian kernel installed on this host (setup installs linux-image-amd64 for the appliance),
+// whose real modules the initramfs tests use: depmod must read their symbols to find
+// dependencies. "" when there is none.
+std::string host_kernel();
+
+// Whether host_kernel() and depmod are there; skips the test otherwise, except under CI=true.
+bool host_kernel_or_skip();
+
 } // namespace rehost::test
 
 namespace rehost::test {

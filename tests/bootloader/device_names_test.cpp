@@ -65,3 +65,29 @@ TEST_SUITE("unit")
     CHECK_FALSE(disk_name_like("/dev/mmcblk0", 1));
   }
 }
+
+TEST_SUITE("unit")
+{
+  TEST_CASE("the old hardware's device names are found in kernel arguments and shell tests")
+  {
+    using names = std::vector<std::string>;
+    // dracut's host-only files: etc/cmdline.d/*.conf and initqueue/finished/devexists-*.sh.
+    CHECK(hardware_device_names(" root=/dev/sda1 rootfstype=ext4 rootflags=rw,relatime\n")
+          == names{"/dev/sda1"});
+    CHECK(
+        hardware_device_names("[ -e \"/dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:0:0-part2\" ]\n")
+        == names{"/dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:0:0-part2"});
+    CHECK(hardware_device_names(" resume=/dev/disk/by-id/scsi-36000c29a-part2 root=/dev/block/8:1")
+          == names{"/dev/disk/by-id/scsi-36000c29a-part2", "/dev/block/8:1"});
+    CHECK(hardware_device_names("root=/dev/xvda1 resume=/dev/xvda1;[ -e '/dev/nvme0n1p1' ]")
+          == names{"/dev/xvda1", "/dev/nvme0n1p1"});
+    // Names that stay on the target, and words that are not devices.
+    CHECK(
+        hardware_device_names(
+            " root=UUID=1d604d06-20c9 resume=UUID=004c12bf rootfstype=ext4\n"
+            "[ -e \"/dev/disk/by-uuid/1d604d06-20c9\" ] rd.lvm.lv=vg/root root=/dev/mapper/vg-root"
+            " root=LABEL=root root=PARTUUID=0c9a-01 /dev/md0 rd.driver.pre=btrfs\n")
+            .empty());
+    CHECK(hardware_device_names("").empty());
+  }
+}

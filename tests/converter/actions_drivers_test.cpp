@@ -4,11 +4,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <memory>
+#include <sstream>
 
 #include <doctest/doctest.h>
 
 #include "converter/dir_guest.hpp"
+#include "drivers/initramfs_reader.hpp"
 #include "tests/test_util.hpp"
 
 using namespace rehost;
@@ -34,6 +37,46 @@ std::string make_cpio(const std::vector<std::string>& paths)
     archive_entry_set_perm(e.get(), 0644);
     archive_entry_set_size(e.get(), 0);
     archive_write_header(a.get(), e.get());
+  }
+  archive_write_close(a.get());
+  out.resize(used);
+  return out;
+}
+
+// A gzip newc cpio archive as dracut writes one: `members` maps each path to its content; a path
+// ending in '/' is a directory, content starting with "->" makes a symbolic link.
+std::string make_gzip_cpio(const std::vector<std::pair<std::string, std::string>>& members)
+{
+  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
+                                                            archive_write_free);
+  archive_write_set_format_cpio_newc(a.get());
+  archive_write_add_filter_gzip(a.get());
+  archive_write_set_bytes_in_last_block(a.get(), 1);
+  std::string out(1 << 20, '\0');
+  size_t used = 0;
+  archive_write_open_memory(a.get(), out.data(), out.size(), &used);
+  for (const auto& [path, content] : members) {
+    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
+                                                                    archive_entry_free);
+    bool dir = path.ends_with('/');
+    archive_entry_set_pathname(e.get(),
+                               dir ? path.substr(0, path.size() - 1).c_str() : path.c_str());
+    if (dir) {
+      archive_entry_set_filetype(e.get(), AE_IFDIR);
+      archive_entry_set_perm(e.get(), 0755);
+    } else if (content.starts_with("->")) {
+      archive_entry_set_filetype(e.get(), AE_IFLNK);
+      archive_entry_set_perm(e.get(), 0777);
+      archive_entry_set_symlink(e.get(), content.substr(2).c_str());
+    } else {
+      archive_entry_set_filetype(e.get(), AE_IFREG);
+      archive_entry_set_perm(e.get(), 0644);
+      archive_entry_set_size(e.get(), static_cast<la_int64_t>(content.size()));
+    }
+    archive_write_header(a.get(), e.get());
+    if (!dir && !content.starts_with("->")) {
+      archive_write_data(a.get(), content.data(), content.size());
+    }
   }
   archive_write_close(a.get());
   out.resize(used);
@@ -154,5 +197,107 @@ TEST_SUITE("unit")
     CHECK(record.notes[0] == "the new initramfs of 6.1.0-13-amd64 lacks virtio_blk");
     CHECK(record.notes[2]
           == "6.1.0-13-amd64 cannot boot on the kvm target: its new initramfs lacks virtio_blk");
+  }
+
+  TEST_CASE("rebuild_initramfs with repack: dracut rewrites the image on the host, unless the "
+            "image waits for a device of the old hardware")
+  {
+    if (!test::host_kernel_or_skip()) {
+      return;
+    }
+    const std::string v = test::host_kernel();
+    const std::string host_tree = "/lib/modules/" + v + "/";
+    test::TempDir dir;
+    // The guest's module tree: the kernel's indexes and the modules the kvm target needs.
+    std::string dep = test::read_file(host_tree + "modules.dep");
+    for (const char* name :
+         {"modules.dep", "modules.order", "modules.builtin", "modules.builtin.modinfo"}) {
+      dir.write("root" + host_tree + name, test::read_file(host_tree + name));
+    }
+    std::istringstream lines(dep);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.starts_with("kernel/drivers/block/virtio_blk.ko:")
+          || line.starts_with("kernel/drivers/net/virtio_net.ko:")) {
+        std::istringstream words(line);
+        std::string path;
+        while (words >> path) {
+          if (path.ends_with(':')) {
+            path.pop_back();
+          }
+          dir.write("root" + host_tree + path, test::read_file(host_tree + path));
+        }
+      }
+    }
+    const std::string mods = "usr/lib/modules/" + v;
+    auto image = [&](const std::string& root_arg) {
+      return make_gzip_cpio(
+          {{"usr/", ""},
+           {"usr/lib/", ""},
+           {"lib", "->usr/lib"},
+           {"usr/lib/modules/", ""},
+           {mods + "/", ""},
+           {mods + "/kernel/", ""},
+           {mods + "/modules.order", ""},
+           {"etc/", ""},
+           {"etc/cmdline.d/", ""},
+           {"etc/cmdline.d/95root-dev.conf", " " + root_arg + " rootfstype=ext4\n"},
+           {"init", "->usr/lib/systemd/systemd"}});
+    };
+    Inspection in;
+    KernelInfo k = kernel(v, DriverState::module);
+    k.initramfs = "/boot/initrd.img-" + v;
+    in.kernels = {k};
+    TargetProfile kvm = kvm_target();
+    Action a;
+    a.type = "rebuild_initramfs";
+    a.params["command"].is_list = true;
+    a.params["command"].list = {"dracut", "--force", "--no-hostonly", "${kernel.initramfs}",
+                                "${kernel.version}"};
+    a.params["repack"].scalar = "dracut";
+
+    for (std::string root_arg : {"root=UUID=1d604d06", "root=/dev/sda1"}) {
+      CAPTURE(root_arg);
+      dir.write("root" + k.initramfs, image(root_arg));
+      auto guest = DirGuest::open(dir.str() + "/root");
+      REQUIRE(guest);
+      std::vector<std::string> calls;
+      (*guest)->set_runner(
+          [&](const std::vector<std::string>& argv, std::chrono::seconds) -> Result<CommandResult> {
+            calls.push_back(argv[0] + " " + argv[3]);
+            dir.write("root" + argv[3], make_cpio({mods + "/kernel/drivers/block/virtio_blk.ko",
+                                                   mods + "/kernel/drivers/net/virtio_net.ko"}));
+            return CommandResult{0, "", ""};
+          },
+          "test");
+      ActionContext context{**guest, in, kvm};
+      context.repack_initramfs = true;
+      ActionRecord record;
+      auto r = run_action(context, a, record);
+      REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+      REQUIRE_FALSE(record.notes.empty());
+      CHECK(record.details["initramfs"][0]["drivers"]
+            == nlohmann::json::array({"virtio_blk", "virtio_net"}));
+      if (root_arg == "root=UUID=1d604d06") {
+        // Rewritten on the host, in gzip as it was; the guest's dracut never ran.
+        CHECK(calls.empty());
+        CHECK(record.notes[0].starts_with(v + ": rewritten on the host (gzip, added "));
+        CHECK(record.summary == "rewrote the initramfs of " + v + " on the host");
+        auto listing = drivers::list_initramfs_file(dir.str() + "/root" + k.initramfs);
+        REQUIRE(listing);
+        CHECK(listing->segments == std::vector<std::string>{"cpio+gzip"});
+        CHECK(std::count(listing->files.begin(), listing->files.end(),
+                         mods + "/kernel/drivers/block/virtio_blk.ko")
+              == 1);
+      } else {
+        // Host-only root= naming the VMware disk: the guest's dracut rebuilds the image.
+        CHECK(calls == std::vector<std::string>{"dracut " + k.initramfs});
+        CHECK(record.notes[0]
+              == v + ": not rewritten on the host (" + k.initramfs
+                     + ": etc/cmdline.d/95root-dev.conf names /dev/sda1, a device of the old "
+                       "hardware that the target does not have); the guest's tool rebuilds it");
+        CHECK(record.summary == "rebuilt the initramfs of " + v);
+      }
+    }
   }
 }

@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
@@ -104,32 +103,8 @@ const Member* find(const std::vector<Member>& members, const std::string& path)
   return it == members.end() ? nullptr : &*it;
 }
 
-// A Debian kernel installed on this host (setup installs linux-image-amd64 for the appliance):
-// its real modules, since depmod must read their symbols to find dependencies.
-std::string host_kernel()
-{
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/lib/modules", ec)) {
-    if (std::filesystem::exists(e.path() / "kernel/drivers/nvme/host/nvme.ko")
-        && std::filesystem::exists(e.path() / "modules.dep")) {
-      return e.path().filename().string();
-    }
-  }
-  return {};
-}
-
-bool host_kernel_or_skip()
-{
-  if (!host_kernel().empty()) {
-    return rehost::test::have_tool_or_skip("depmod");
-  }
-  const char* ci = std::getenv("CI");
-  if (ci && std::string(ci) == "true") {
-    FAIL("CI: no kernel with uncompressed modules under /lib/modules (scripts/setup installs one)");
-  }
-  MESSAGE("skipped: no kernel with uncompressed modules under /lib/modules");
-  return false;
-}
+using rehost::test::host_kernel;
+using rehost::test::host_kernel_or_skip;
 
 const std::string k_mods = "usr/lib/modules/" + host_kernel();
 
@@ -309,6 +284,68 @@ TEST_SUITE("unit")
     REQUIRE_FALSE(broken);
     CHECK(broken.error().message.find("cannot read kernel/") != std::string::npos);
     CHECK_FALSE(repack_initramfs("garbage", nitro_input()));
+  }
+
+  TEST_CASE("repack: a host-only image that names a device of the old hardware is refused")
+  {
+    if (!host_kernel_or_skip()) {
+      return;
+    }
+    // dracut's host-only files: the root it found (etc/cmdline.d) and the devices the initqueue
+    // waits for. A by-path name or a disk name of the VMware controller is gone on the target.
+    const std::string hook = "usr/lib/dracut/hooks/initqueue/finished/";
+    auto dracut_image = [&](const std::string& cmdline, const std::string& wait) {
+      return make_archive({{"usr", "", true},
+                           {"usr/lib", "", true},
+                           {"lib", "usr/lib", false, true},
+                           {"usr/lib/modules", "", true},
+                           {k_mods, "", true},
+                           {k_mods + "/kernel", "", true},
+                           {k_mods + "/modules.order", ""},
+                           {"etc", "", true},
+                           {"etc/cmdline.d", "", true},
+                           {"etc/cmdline.d/95root-dev.conf", cmdline},
+                           {"usr/lib/dracut", "", true},
+                           {"usr/lib/dracut/hooks", "", true},
+                           {"usr/lib/dracut/hooks/initqueue", "", true},
+                           {hook, "", true},
+                           {hook + "devexists-x.sh", "[ -e \"" + wait + "\" ]\n"},
+                           {"init", "#!/bin/sh\n"}},
+                          "gzip");
+    };
+    RepackInput in = nitro_input();
+    in.load_list = "";
+    in.replace.clear();
+    in.remove.clear();
+    in.device_files = {"etc/cmdline.d/", hook, "etc/fstab"};
+    const std::string uuid_root = " root=UUID=1d604d06 rootfstype=ext4 rootflags=rw,relatime\n";
+    const std::string uuid_swap = "/dev/disk/by-uuid/004c12bf";
+
+    auto fine = repack_initramfs(dracut_image(uuid_root, uuid_swap), in);
+    REQUIRE_MESSAGE(fine, (fine ? "" : fine.error().message));
+    CHECK(find(members_of(fine->image), k_mods + "/kernel/drivers/nvme/host/nvme.ko"));
+    CHECK(find(members_of(fine->image), "etc/cmdline.d/95root-dev.conf")->content == uuid_root);
+
+    auto root = repack_initramfs(dracut_image(" root=/dev/sda1 rootfstype=ext4\n", uuid_swap), in);
+    REQUIRE_FALSE(root);
+    CHECK(root.error().message
+          == "etc/cmdline.d/95root-dev.conf names /dev/sda1, a device of the old hardware that "
+             "the target does not have");
+    const std::string by_path = "/dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:0:0-part2";
+    auto wait = repack_initramfs(dracut_image(uuid_root, by_path), in);
+    REQUIRE_FALSE(wait);
+    CHECK(wait.error().message.starts_with(hook + "devexists-x.sh names " + by_path + ","));
+    // What is checked is the file as the new image holds it.
+    RepackInput fixed = in;
+    fixed.replace["etc/cmdline.d/95root-dev.conf"] = uuid_root;
+    CHECK(repack_initramfs(dracut_image(" root=/dev/sda1\n", uuid_swap), fixed));
+    RepackInput dropped = in;
+    dropped.remove.insert(hook + "devexists-x.sh");
+    CHECK(repack_initramfs(dracut_image(uuid_root, by_path), dropped));
+    // Files outside the list are not examined.
+    RepackInput unlisted = in;
+    unlisted.device_files = {"etc/fstab"};
+    CHECK(repack_initramfs(dracut_image(" root=/dev/sda1\n", by_path), unlisted));
   }
 
   TEST_CASE("repack: paths that leave the module tree and second archives are refused")

@@ -63,25 +63,39 @@ void convert_and_boot(const std::string& target, const std::string& backend,
     }
   }
   CHECK(fstab);
-  // The Debian rule lets the image be rewritten on the host (docs/initramfs.md): the boot
-  // proves the repacked image, in both backends.
-  if (image == "debian12-vmware") {
-    bool host_rewrite = false;
-    bool guest_tool = false;
-    for (const auto& action : j["actions"]) {
-      if (action["type"] != "rebuild_initramfs") {
-        continue;
-      }
-      for (const auto& note : action["notes"]) {
-        host_rewrite =
-            host_rewrite
-            || note.get<std::string>().find("rewritten on the host") != std::string::npos;
-      }
-      guest_tool = !action["commands"].empty();
+  // Both Debian rules let the image be rewritten on the host (docs/initramfs.md): the boot
+  // proves the repacked image, initramfs-tools' and dracut's.
+  bool host_rewrite = false;
+  bool guest_tool = false;
+  for (const auto& action : j["actions"]) {
+    if (action["type"] != "rebuild_initramfs") {
+      continue;
     }
-    CHECK(host_rewrite);
-    CHECK_FALSE(guest_tool);
+    for (const auto& note : action["notes"]) {
+      INFO("note: " << note.get<std::string>());
+      host_rewrite = host_rewrite
+                     || note.get<std::string>().find("rewritten on the host") != std::string::npos;
+      CHECK(note.get<std::string>().find("not rewritten") == std::string::npos);
+    }
+    guest_tool = guest_tool || !action["commands"].empty();
   }
+  CHECK(host_rewrite);
+  CHECK_FALSE(guest_tool);
+  // The guest's own tool still learns the target's disk driver, for the image a later kernel
+  // update builds on the target.
+  const std::string config = image == "debian12-vmware"
+                                 ? "/etc/initramfs-tools/modules"
+                                 : "/etc/dracut.conf.d/90-rehost-target.conf";
+  const std::string disk_driver = target == "aws-nitro" ? "nvme" : "virtio_blk";
+  bool listed = false;
+  for (const auto& action : j["actions"]) {
+    for (const auto& change : action["changes"]) {
+      listed = listed
+               || (change["path"] == config
+                   && change["diff"].get<std::string>().find(disk_driver) != std::string::npos);
+    }
+  }
+  CHECK_MESSAGE(listed, config);
   CHECK(j["passes"].size() >= 5);
   // The output is an overlay: small, and backed by the untouched source.
   CHECK(j["output_bytes"].get<uint64_t>() < (256u << 20));
