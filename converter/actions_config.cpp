@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "converter/host_file.hpp"
 #include "converter/key_value.hpp"
 
 namespace rehost {
@@ -14,11 +15,11 @@ Result<std::string> content_or_source(const Action& a)
     return a.str("content");
   }
   const std::string path = rule_relative_path(a, a.str("source"));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto text = read_host_file(path);
+  if (!text) {
     return fail("{}: cannot read the template {}", a.where("source").text(), path);
   }
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return text;
 }
 
 void check_content_or_source(const Action& a, const ActionSpec& spec,

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "converter/host_file.hpp"
 #include "converter/log.hpp"
 
 namespace rehost {
@@ -77,16 +78,6 @@ Result<std::vector<fs::path>> find_packages(const std::string& dir,
     return fail("no package in {} matches {}", dir, join(unmatched, ", "));
   }
   return found;
-}
-
-Result<std::string> read_host_file(const fs::path& path)
-{
-  std::ifstream in(path, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in && !in.eof()) {
-    return fail("{}: cannot read", path.string());
-  }
-  return data;
 }
 
 // Copies the packages into the guest, runs the command on them, and removes the copies.

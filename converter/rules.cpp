@@ -15,6 +15,7 @@
 
 #include "converter/actions.hpp"
 #include "converter/guest.hpp"
+#include "converter/host_file.hpp"
 #include "converter/inspection.hpp"
 
 namespace rehost {
@@ -229,15 +230,6 @@ std::optional<YAML::Node> load_yaml(const std::string& text, Problems& problems)
     return std::nullopt;
   }
   return docs->empty() ? YAML::Node() : docs->front();
-}
-
-Result<std::string> read_text(const std::string& path)
-{
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return fail("{}: cannot read", path);
-  }
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 std::optional<int> integer(const YAML::Node& node, Problems& problems, const std::string& what)
@@ -880,7 +872,7 @@ RuleFiles rule_files_of(const std::string& path, std::vector<std::string>& error
 
 Result<TargetProfile> load_target_file(const fs::path& path)
 {
-  auto text = read_text(path);
+  auto text = read_host_file(path);
   auto target = text ? parse_target(*text, path.string()) : std::unexpected(text.error());
   if (target && target->name != path.stem().string()) {
     return fail("{}:1:1: target '{}' must be in a file named {}.yaml", path.string(), target->name,
@@ -999,7 +991,7 @@ Result<RuleSet> load_rules(const std::vector<std::string>& dirs)
       set.targets[target->name] = std::move(*target);
     }
     for (const auto& path : files.rules) {
-      auto text = read_text(path);
+      auto text = read_host_file(path);
       auto parsed = text ? parse_rule_file(*text, path.string()) : std::unexpected(text.error());
       if (!parsed) {
         errors.push_back(parsed.error().message);
@@ -1050,7 +1042,7 @@ std::vector<std::string> lint_rules(const std::vector<std::string>& paths,
       }
     }
     for (const auto& f : files.rules) {
-      auto text = read_text(f);
+      auto text = read_host_file(f);
       auto parsed = text ? parse_rule_file(*text, f.string()) : std::unexpected(text.error());
       if (!parsed) {
         problems.push_back(parsed.error().message);
@@ -1118,7 +1110,7 @@ Result<std::vector<std::string>> rules_search_path(const std::vector<std::string
     if (!fs::exists(config, ec)) {
       continue;
     }
-    auto text = read_text(config);
+    auto text = read_host_file(config);
     if (!text) {
       return std::unexpected(text.error());
     }

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "converter/host_file.hpp"
 #include "converter/text_lines.hpp"
 #include "converter/windows_guest.hpp"
 
@@ -22,15 +23,6 @@ bool ends_with_nocase(const std::string& s, const std::string& suffix)
 {
   return s.size() >= suffix.size()
          && ascii_lower(s.substr(s.size() - suffix.size())) == ascii_lower(suffix);
-}
-
-Result<std::string> read_host_file(const std::string& path)
-{
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return fail("{}: cannot read", path);
-  }
-  return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // The file of `dir` named `name` ignoring case, or "".

@@ -9,6 +9,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "converter/host_file.hpp"
+
 namespace rehost::drivers {
 
 namespace {
@@ -260,12 +262,11 @@ Result<InitramfsListing> list_initramfs(const std::string& data)
 
 Result<InitramfsListing> list_initramfs_file(const std::string& path)
 {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return fail("{}: cannot open", path);
+  auto data = read_host_file(path);
+  if (!data) {
+    return std::unexpected(data.error());
   }
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto listing = list_initramfs(data);
+  auto listing = list_initramfs(*data);
   if (!listing) {
     return fail("{}: {}", path, listing.error().message);
   }

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "bootloader/device_names.hpp"
+#include "converter/host_file.hpp"
 #include "converter/process.hpp"
 #include "drivers/initramfs_reader.hpp"
 #include "drivers/linux_modules.hpp"
@@ -61,50 +62,13 @@ struct TempTree {
   }
 };
 
-Result<void> write_host_file(const std::string& path, const std::string& content)
+// modules.dep by module name.
+std::map<std::string, ModuleDep> parse_dep(const std::string& text)
 {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  if (!out) {
-    return fail("cannot write {}", path);
-  }
-  return {};
-}
-
-Result<std::string> read_host_file(const std::string& path)
-{
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return fail("cannot read {}", path);
-  }
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// modules.dep: module name -> (path, direct dependencies' paths).
-struct DepEntry {
-  std::string path;
-  std::vector<std::string> deps;
-};
-std::map<std::string, DepEntry> parse_dep(const std::string& text)
-{
-  std::map<std::string, DepEntry> out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) {
-      continue;
-    }
-    DepEntry e;
-    e.path = line.substr(0, colon);
-    std::istringstream words(line.substr(colon + 1));
-    std::string w;
-    while (words >> w) {
-      e.deps.push_back(w);
-    }
-    out[module_name(e.path)] = std::move(e);
+  std::map<std::string, ModuleDep> out;
+  for (auto& entry : parse_modules_dep(text)) {
+    std::string name = module_name(entry.path);
+    out[name] = std::move(entry);
   }
   return out;
 }

@@ -34,25 +34,38 @@ std::string module_name(const std::string& name_or_path)
   return name;
 }
 
-ModuleIndex ModuleIndex::parse(const std::string& modules_dep, const std::string& modules_builtin)
+std::vector<ModuleDep> parse_modules_dep(const std::string& modules_dep)
 {
-  ModuleIndex index;
-  std::istringstream dep(modules_dep);
+  std::vector<ModuleDep> out;
+  std::istringstream lines(modules_dep);
   std::string line;
-  while (std::getline(dep, line)) {
+  while (std::getline(lines, line)) {
     size_t colon = line.find(':');
     if (colon == std::string::npos) {
       continue;
     }
-    std::string name = module_name(line.substr(0, colon));
-    std::vector<std::string> deps;
+    ModuleDep entry{line.substr(0, colon), {}};
     std::istringstream rest(line.substr(colon + 1));
     std::string d;
     while (rest >> d) {
+      entry.deps.push_back(d);
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+ModuleIndex ModuleIndex::parse(const std::string& modules_dep, const std::string& modules_builtin)
+{
+  ModuleIndex index;
+  for (const auto& entry : parse_modules_dep(modules_dep)) {
+    std::vector<std::string> deps;
+    for (const auto& d : entry.deps) {
       deps.push_back(module_name(d));
     }
-    index.m_deps[name] = std::move(deps);
+    index.m_deps[module_name(entry.path)] = std::move(deps);
   }
+  std::string line;
   std::istringstream builtin(modules_builtin);
   while (std::getline(builtin, line)) {
     if (!line.empty()) {

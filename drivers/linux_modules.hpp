@@ -26,6 +26,14 @@ std::string kernel_config_symbol(const std::string& module);
 // host/nvme"), without the .ko suffix; "" when unknown.
 std::string module_path(const std::string& module);
 
+// One line of modules.dep: a module's path under /lib/modules/<version>/ and the paths of the
+// modules it needs directly.
+struct ModuleDep {
+  std::string path;
+  std::vector<std::string> deps;
+};
+std::vector<ModuleDep> parse_modules_dep(const std::string& modules_dep);
+
 class ModuleIndex {
 public:
   // Parses the kernel's modules.dep and modules.builtin.
