@@ -79,6 +79,16 @@ void write_debian_of_arch(const test::TempDir& dir, unsigned char machine,
   dir.write("root/boot/efi/EFI/debian/" + efi_loader, "grub");
 }
 
+// Inspection of the directory guest DIR/root.
+Inspection inspect_root(const test::TempDir& dir)
+{
+  auto guest = DirGuest::open(dir.str() + "/root");
+  REQUIRE(guest);
+  auto in = inspect_guest(**guest, DiskInfo{});
+  REQUIRE(in);
+  return *in;
+}
+
 std::vector<Check> all_checks(const test::TempDir& dir, const Inspection& in)
 {
   auto guest = DirGuest::open(dir.str() + "/root");
@@ -195,21 +205,16 @@ TEST_SUITE("unit")
     test::TempDir dir;
     write_debian_of_arch(dir, 0xb7, "grubaa64.efi");
     dir.write("root/boot/efi/EFI/BOOT/BOOTX64.EFI", "x64");
-    auto guest = DirGuest::open(dir.str() + "/root");
-    REQUIRE(guest);
-    auto in = inspect_guest(**guest, DiskInfo{});
-    REQUIRE(in);
-    REQUIRE(in->os.arch == "aarch64");
-    CHECK(in->firmware == "uefi");
-    CHECK_FALSE(in->efi_fallback_loader);
-    auto checks = validate_guest(**guest, *in, target_offering("kvm", {"bios", "uefi"}), nullptr);
+    Inspection in = inspect_root(dir);
+    REQUIRE(in.os.arch == "aarch64");
+    CHECK(in.firmware == "uefi");
+    CHECK_FALSE(in.efi_fallback_loader);
+    auto checks = all_checks(dir, in);
     REQUIRE(named(checks, "uefi"));
     CHECK_FALSE(named(checks, "uefi")->passed);
     CHECK(named(checks, "uefi")->detail.find("\\EFI\\BOOT\\BOOTAA64.EFI") != std::string::npos);
     dir.write("root/boot/efi/EFI/BOOT/BOOTAA64.EFI", "grub");
-    auto again = inspect_guest(**guest, DiskInfo{});
-    REQUIRE(again);
-    CHECK(again->efi_fallback_loader);
+    CHECK(inspect_root(dir).efi_fallback_loader);
   }
 
   TEST_CASE("a guest that boots only with UEFI fails on a target that offers only BIOS")
@@ -240,16 +245,11 @@ TEST_SUITE("unit")
     test::TempDir dir;
     write_debian_of_arch(dir, 0x3e, "grubx64.efi");
     dir.write("root/boot/grub/i386-pc/normal.mod", "module");
-    auto guest = DirGuest::open(dir.str() + "/root");
-    REQUIRE(guest);
-    auto in = inspect_guest(**guest, DiskInfo{});
-    REQUIRE(in);
-    CHECK(in->firmware == "uefi");
+    Inspection in = inspect_root(dir);
+    CHECK(in.firmware == "uefi");
     // Modules alone are grub-pc's package; grub-install for BIOS writes core.img.
-    CHECK_FALSE(in->bios_boot_too);
+    CHECK_FALSE(in.bios_boot_too);
     dir.write("root/boot/grub/i386-pc/core.img", "core");
-    in = inspect_guest(**guest, DiskInfo{});
-    REQUIRE(in);
-    CHECK(in->bios_boot_too);
+    CHECK(inspect_root(dir).bios_boot_too);
   }
 }

@@ -87,6 +87,17 @@ std::vector<std::string> leftover_rehost_devices()
   return out;
 }
 
+// `rehost --backend native inspect --json` of `source`, checked to have run natively.
+nlohmann::json inspect_natively(const std::string& source)
+{
+  auto r = run_rehost({"--backend", "native", "inspect", "--json", source});
+  INFO("stderr:\n" << r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["backend"] == "native");
+  return j;
+}
+
 // `rehost --backend native convert` of `source` for kvm into DIR/out.qcow2, with the rules of
 // DIR/rules; its report, once checked that the conversion ran natively, passed validation and
 // that the check of rule `rule` (write_check_rule) passed in the guest.
@@ -119,11 +130,7 @@ TEST_SUITE("integration")
     std::string source = layout_disk(dir, "lvm", write_runnable_debian(dir, "root"));
     std::string before = sha256_of(source);
     // Linear volumes in one piece are read without device-mapper, which this host may lack.
-    auto r = run_rehost({"--backend", "native", "inspect", "--json", source});
-    INFO("stderr:\n" << r.err);
-    REQUIRE(r.exit_code == 0);
-    auto j = nlohmann::json::parse(r.out);
-    CHECK(j["backend"] == "native");
+    auto j = inspect_natively(source);
     CHECK(j["os"]["id"] == "debian");
     CHECK(j["disk"]["root"] == "/dev/vg0/root");
     CHECK(mounted_at(j, "/boot") == "/dev/sda1");
@@ -182,11 +189,7 @@ TEST_SUITE("integration")
     TempDir dir;
     std::string source = layout_disk(dir, "lvm-split", write_runnable_debian(dir, "root"));
     std::string before = sha256_of(source);
-    auto r = run_rehost({"--backend", "native", "inspect", "--json", source});
-    INFO("stderr:\n" << r.err);
-    REQUIRE(r.exit_code == 0);
-    auto j = nlohmann::json::parse(r.out);
-    CHECK(j["backend"] == "native");
+    auto j = inspect_natively(source);
     CHECK(j["disk"]["root"] == "/dev/vg0/root");
     CHECK(has_filesystem(j, "/dev/vg0/root", "ext4"));
     CHECK(has_filesystem(j, "/dev/vg0/srv", "ext4"));
