@@ -126,7 +126,12 @@ std::vector<std::string> hardware_device_names(const std::string& text)
       word = word.substr(eq + 1);
     }
     auto kind = classify_device_name(word).kind;
-    bool old = kind == DeviceNameKind::controller || kind == DeviceNameKind::by_path
+    // by-id links named after content (device-mapper, md and LVM UUIDs) move with the disk.
+    bool stable_id = false;
+    for (const char* prefix : {"dm-uuid-", "dm-name-", "md-uuid-", "md-name-", "lvm-pv-uuid-"}) {
+      stable_id = stable_id || starts_with(word, std::string("/dev/disk/by-id/") + prefix);
+    }
+    bool old = (kind == DeviceNameKind::controller || kind == DeviceNameKind::by_path) && !stable_id
                || starts_with(word, "/dev/block/");
     if (old && std::find(out.begin(), out.end(), word) == out.end()) {
       out.push_back(word);

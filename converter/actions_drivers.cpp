@@ -136,14 +136,15 @@ std::optional<RepackStyle> repack_style(const std::string& name)
   if (name == "dracut") {
     // udev loads the drivers by their hardware aliases; nothing lists them. A host-only image
     // keeps devices dracut found on the old machine: root= and resume= in etc/cmdline.d, the
-    // devices the initqueue waits for (devexists hooks), --add-fstab mounts in etc/fstab. A
+    // devices the initqueue waits for (devexists hooks), --add-fstab mounts in etc/fstab, the
+    // devices of etc/crypttab and etc/mdadm.conf. A
     // name there that the target lacks (/dev/sda1, by-path) would keep the boot waiting: such
     // an image goes to the guest's dracut, whose rebuild without host-only leaves them out.
     return RepackStyle{"/etc/dracut.conf.d/",
                        "",
                        "",
-                       {"etc/cmdline", "etc/cmdline.d/", "etc/fstab",
-                        "lib/dracut/hooks/initqueue/finished/",
+                       {"etc/cmdline", "etc/cmdline.d/", "etc/fstab", "etc/crypttab",
+                        "etc/mdadm.conf", "lib/dracut/hooks/initqueue/finished/",
                         "usr/lib/dracut/hooks/initqueue/finished/"}};
   }
   return std::nullopt;

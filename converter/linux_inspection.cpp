@@ -312,12 +312,20 @@ void detect_firmware(Guest& guest, Inspection& out)
     out.firmware = "bios";
     out.firmware_evidence = "no EFI system partition or EFI loader found";
   }
-  // grub-install for BIOS leaves its core image next to its modules: such a UEFI guest boots
-  // on a target that offers only BIOS as well.
+  // grub-install for BIOS leaves its core image next to its modules, and needs room for it
+  // on the disk: an MBR disk's gap, or a GPT disk's BIOS boot partition. Such a UEFI guest
+  // boots on a target that offers only BIOS as well. (A directory has no disk to look at.)
   if (out.firmware == "uefi") {
+    bool room = out.disk.tables.empty();
+    for (const auto& table : out.disk.tables) {
+      room = room || table.type == "msdos";
+      for (const auto& p : table.partitions) {
+        room = room || std::find(p.flags.begin(), p.flags.end(), "bios_grub") != p.flags.end();
+      }
+    }
     for (const char* dir : {"/boot/grub2", "/boot/grub"}) {
       auto info = guest.stat(std::string(dir) + "/i386-pc/core.img");
-      out.bios_boot_too = out.bios_boot_too || (info && info->type == FileType::regular);
+      out.bios_boot_too = out.bios_boot_too || (room && info && info->type == FileType::regular);
     }
   }
 }

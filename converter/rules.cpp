@@ -261,7 +261,8 @@ std::vector<std::string> TargetProfile::all_drivers() const
 BootTestDevices BootTestDevices::for_guest(const std::string& guest_firmware) const
 {
   BootTestDevices d = *this;
-  if (std::find(firmwares.begin(), firmwares.end(), guest_firmware) != firmwares.end()) {
+  if ((firmwares.empty() && !guest_firmware.empty())
+      || std::find(firmwares.begin(), firmwares.end(), guest_firmware) != firmwares.end()) {
     d.firmware = guest_firmware;
   }
   return d;

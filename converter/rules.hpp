@@ -30,8 +30,10 @@ struct BootTestDevices {
   std::string machine = "pc"; // qemu -machine
   // The firmware booted: "bios" or "uefi" (OVMF). A profile lists those the target offers
   // (`firmwares`, its first the default); the boot test boots the guest's own (for_guest).
+  // A profile that names none says nothing about its firmware: nothing is refused for it, and
+  // the boot test boots the guest's own.
   std::string firmware = "bios";
-  std::vector<std::string> firmwares = {"bios"};
+  std::vector<std::string> firmwares;
   std::string disk; // qemu device for the disk: "nvme", "virtio-blk-pci", ...
   std::string nic;  // qemu device for the NIC, or "" for none
 

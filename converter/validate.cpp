@@ -298,6 +298,13 @@ Check check_firmware(const Inspection& in, const TargetProfile& target)
   const auto& offered = target.boot_test.firmwares;
   Check check;
   check.name = "firmware";
+  if (offered.empty()) {
+    check.passed = true;
+    check.detail = fmt::format("the {} profile names no firmware (boot_test.firmware): the "
+                               "guest's ({}) is not checked",
+                               target.name, in.firmware);
+    return check;
+  }
   check.passed = std::find(offered.begin(), offered.end(), in.firmware) != offered.end()
                  || (in.firmware == "uefi" && in.bios_boot_too
                      && std::find(offered.begin(), offered.end(), "bios") != offered.end());

@@ -88,6 +88,12 @@ TEST_SUITE("unit")
             "[ -e \"/dev/disk/by-uuid/1d604d06-20c9\" ] rd.lvm.lv=vg/root root=/dev/mapper/vg-root"
             " root=LABEL=root root=PARTUUID=0c9a-01 /dev/md0 rd.driver.pre=btrfs\n")
             .empty());
+    // by-id links named after content, not hardware, move with the disk (dracut's devexists
+    // hooks for LVM and md roots wait for them).
+    CHECK(hardware_device_names("[ -e \"/dev/disk/by-id/dm-uuid-LVM-abc\" ] "
+                                "[ -e \"/dev/disk/by-id/lvm-pv-uuid-Xyz\" ] "
+                                "/dev/disk/by-id/md-uuid-1:2:3:4 /dev/disk/by-id/dm-name-vg-root")
+              .empty());
     CHECK(hardware_device_names("").empty());
   }
 }

@@ -251,5 +251,36 @@ TEST_SUITE("unit")
     CHECK_FALSE(in.bios_boot_too);
     dir.write("root/boot/grub/i386-pc/core.img", "core");
     CHECK(inspect_root(dir).bios_boot_too);
+    // On a disk, core.img needs room: an MBR disk's gap or a GPT BIOS boot partition.
+    auto guest = DirGuest::open(dir.str() + "/root");
+    REQUIRE(guest);
+    DiskInfo gpt;
+    gpt.tables.push_back(
+        {"/dev/sda", "gpt", 10 << 20, {{1, 1 << 20, 1 << 20, "", "", "", {"esp"}}}});
+    auto without = inspect_guest(**guest, gpt);
+    REQUIRE(without);
+    CHECK_FALSE(without->bios_boot_too);
+    gpt.tables[0].partitions.push_back({2, 2 << 20, 1 << 20, "", "", "", {"bios_grub"}});
+    auto with = inspect_guest(**guest, gpt);
+    REQUIRE(with);
+    CHECK(with->bios_boot_too);
+  }
+
+  TEST_CASE("a target profile that names no firmware refuses no guest, and boots the guest's own")
+  {
+    test::TempDir dir;
+    Inspection in = grub_cfg_guest(dir, "linuxefi", "uefi");
+    TargetProfile quiet = target_offering("custom", {});
+    auto guest = DirGuest::open(dir.str() + "/root");
+    REQUIRE(guest);
+    auto checks = validate_guest(**guest, in, quiet, nullptr);
+    REQUIRE(named(checks, "firmware"));
+    CHECK(named(checks, "firmware")->passed);
+    CHECK(named(checks, "firmware")->detail.find("names no firmware") != std::string::npos);
+    CHECK(quiet.boot_test.for_guest("uefi").firmware == "uefi");
+    CHECK(quiet.boot_test.for_guest("bios").firmware == "bios");
+    // A profile that lists its firmware boots the guest's only when it offers it.
+    TargetProfile xen = target_offering("aws-xen", {"bios"});
+    CHECK(xen.boot_test.for_guest("uefi").firmware == "bios");
   }
 }
