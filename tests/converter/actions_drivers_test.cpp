@@ -230,7 +230,7 @@ TEST_SUITE("unit")
       }
     }
     const std::string mods = "usr/lib/modules/" + v;
-    auto image = [&](const std::string& root_arg) {
+    auto image = [&](const std::string& root_arg, const std::string& crypttab) {
       return make_gzip_cpio(
           {{"usr/", ""},
            {"usr/lib/", ""},
@@ -242,6 +242,7 @@ TEST_SUITE("unit")
            {"etc/", ""},
            {"etc/cmdline.d/", ""},
            {"etc/cmdline.d/95root-dev.conf", " " + root_arg + " rootfstype=ext4\n"},
+           {"etc/crypttab", crypttab},
            {"init", "->usr/lib/systemd/systemd"}});
     };
     Inspection in;
@@ -256,9 +257,21 @@ TEST_SUITE("unit")
                                 "${kernel.version}"};
     a.params["repack"].scalar = "dracut";
 
-    for (std::string root_arg : {"root=UUID=1d604d06", "root=/dev/sda1"}) {
+    // The host-only files that name devices: root= in etc/cmdline.d, a data volume in crypttab.
+    struct Case {
+      std::string root_arg;
+      std::string crypttab;
+      std::string old_device; // "" when the image can be rewritten
+      std::string in_file;
+    };
+    for (const Case& t :
+         {Case{"root=UUID=1d604d06", "data UUID=77aa none luks\n", "", ""},
+          Case{"root=/dev/sda1", "", "/dev/sda1", "etc/cmdline.d/95root-dev.conf"},
+          Case{"root=UUID=1d604d06", "data /dev/sdb1 none luks\n", "/dev/sdb1", "etc/crypttab"}}) {
+      const std::string& root_arg = t.root_arg;
       CAPTURE(root_arg);
-      dir.write("root" + k.initramfs, image(root_arg));
+      CAPTURE(t.crypttab);
+      dir.write("root" + k.initramfs, image(root_arg, t.crypttab));
       auto guest = DirGuest::open(dir.str() + "/root");
       REQUIRE(guest);
       std::vector<std::string> calls;
@@ -278,7 +291,7 @@ TEST_SUITE("unit")
       REQUIRE_FALSE(record.notes.empty());
       CHECK(record.details["initramfs"][0]["drivers"]
             == nlohmann::json::array({"virtio_blk", "virtio_net"}));
-      if (root_arg == "root=UUID=1d604d06") {
+      if (t.old_device.empty()) {
         // Rewritten on the host, in gzip as it was; the guest's dracut never ran.
         CHECK(calls.empty());
         CHECK(record.notes[0].starts_with(v + ": rewritten on the host (gzip, added "));
@@ -290,12 +303,13 @@ TEST_SUITE("unit")
                          mods + "/kernel/drivers/block/virtio_blk.ko")
               == 1);
       } else {
-        // Host-only root= naming the VMware disk: the guest's dracut rebuilds the image.
+        // A host-only file naming the VMware disk: the guest's dracut rebuilds the image.
         CHECK(calls == std::vector<std::string>{"dracut " + k.initramfs});
         CHECK(record.notes[0]
-              == v + ": not rewritten on the host (" + k.initramfs
-                     + ": etc/cmdline.d/95root-dev.conf names /dev/sda1, a device of the old "
-                       "hardware that the target does not have); the guest's tool rebuilds it");
+              == v + ": not rewritten on the host (" + k.initramfs + ": " + t.in_file + " names "
+                     + t.old_device
+                     + ", a device of the old hardware that the target does not have); the "
+                       "guest's tool rebuilds it");
         CHECK(record.summary == "rebuilt the initramfs of " + v);
       }
     }
