@@ -131,8 +131,9 @@ std::vector<std::string> hardware_device_names(const std::string& text)
     for (const char* prefix : {"dm-uuid-", "dm-name-", "md-uuid-", "md-name-", "lvm-pv-uuid-"}) {
       stable_id = stable_id || starts_with(word, std::string("/dev/disk/by-id/") + prefix);
     }
-    bool old = (kind == DeviceNameKind::controller || kind == DeviceNameKind::by_path) && !stable_id
-               || starts_with(word, "/dev/block/");
+    bool named_by_hardware =
+        (kind == DeviceNameKind::controller || kind == DeviceNameKind::by_path) && !stable_id;
+    bool old = named_by_hardware || starts_with(word, "/dev/block/");
     if (old && std::find(out.begin(), out.end(), word) == out.end()) {
       out.push_back(word);
     }
