@@ -2,9 +2,14 @@
 
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <memory>
 
 #include <doctest/doctest.h>
 
@@ -208,6 +213,48 @@ std::string make_ext4_disk_multi(const TempDir& dir, const std::string& name,
     std::filesystem::remove(part);
   }
   return disk;
+}
+
+std::string cpio_archive(const std::vector<std::pair<std::string, std::string>>& members,
+                         const std::string& filter)
+{
+  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
+                                                            archive_write_free);
+  archive_write_set_format_cpio_newc(a.get());
+  static const std::map<std::string, int (*)(archive*)> k_filters = {
+      {"gzip", archive_write_add_filter_gzip},   {"zstd", archive_write_add_filter_zstd},
+      {"xz", archive_write_add_filter_xz},       {"lz4", archive_write_add_filter_lz4},
+      {"bzip2", archive_write_add_filter_bzip2}, {"lzma", archive_write_add_filter_lzma}};
+  if (auto f = k_filters.find(filter); f != k_filters.end()) {
+    f->second(a.get());
+  }
+  archive_write_set_bytes_in_last_block(a.get(), 1);
+  std::string out;
+  auto append = [](archive*, void* data, const void* buffer, size_t size) -> la_ssize_t {
+    static_cast<std::string*>(data)->append(static_cast<const char*>(buffer), size);
+    return static_cast<la_ssize_t>(size);
+  };
+  archive_write_open(a.get(), &out, nullptr, append, nullptr);
+  for (const auto& [path, content] : members) {
+    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
+                                                                    archive_entry_free);
+    bool dir = path.ends_with('/');
+    bool link = !dir && content.starts_with("->");
+    archive_entry_set_pathname(e.get(), (dir ? path.substr(0, path.size() - 1) : path).c_str());
+    archive_entry_set_filetype(e.get(), dir ? AE_IFDIR : link ? AE_IFLNK : AE_IFREG);
+    archive_entry_set_perm(e.get(), dir ? 0755 : link ? 0777 : 0644);
+    if (link) {
+      archive_entry_set_symlink(e.get(), content.substr(2).c_str());
+    }
+    bool data = !dir && !link;
+    archive_entry_set_size(e.get(), data ? static_cast<la_int64_t>(content.size()) : 0);
+    archive_write_header(a.get(), e.get());
+    if (data) {
+      archive_write_data(a.get(), content.data(), content.size());
+    }
+  }
+  archive_write_close(a.get());
+  return out;
 }
 
 } // namespace rehost::test

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rehost::test {
@@ -80,4 +81,9 @@ namespace rehost::test {
 std::string make_ext4_disk_multi(const TempDir& dir, const std::string& name,
                                  const std::vector<std::string>& trees, int part_mib = 40);
 
+// A newc cpio archive of `members` (path, content), compressed with `filter` ("gzip", "zstd",
+// "xz", "lz4", "bzip2", "lzma"; "" for none), as initramfs tools write them: a path ending in
+// '/' is a directory, a content starting with "->" makes a symbolic link to the rest.
+std::string cpio_archive(const std::vector<std::pair<std::string, std::string>>& members,
+                         const std::string& filter = "");
 } // namespace rehost::test

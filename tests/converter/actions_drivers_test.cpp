@@ -22,65 +22,18 @@ namespace {
 // An uncompressed newc cpio archive holding empty files at `paths`.
 std::string make_cpio(const std::vector<std::string>& paths)
 {
-  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
-                                                            archive_write_free);
-  archive_write_set_format_cpio_newc(a.get());
-  archive_write_set_bytes_in_last_block(a.get(), 1);
-  std::string out(1 << 20, '\0');
-  size_t used = 0;
-  archive_write_open_memory(a.get(), out.data(), out.size(), &used);
+  std::vector<std::pair<std::string, std::string>> members;
   for (const auto& path : paths) {
-    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
-                                                                    archive_entry_free);
-    archive_entry_set_pathname(e.get(), path.c_str());
-    archive_entry_set_filetype(e.get(), AE_IFREG);
-    archive_entry_set_perm(e.get(), 0644);
-    archive_entry_set_size(e.get(), 0);
-    archive_write_header(a.get(), e.get());
+    members.emplace_back(path, "");
   }
-  archive_write_close(a.get());
-  out.resize(used);
-  return out;
+  return test::cpio_archive(members);
 }
 
 // A gzip newc cpio archive as dracut writes one: `members` maps each path to its content; a path
 // ending in '/' is a directory, content starting with "->" makes a symbolic link.
 std::string make_gzip_cpio(const std::vector<std::pair<std::string, std::string>>& members)
 {
-  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
-                                                            archive_write_free);
-  archive_write_set_format_cpio_newc(a.get());
-  archive_write_add_filter_gzip(a.get());
-  archive_write_set_bytes_in_last_block(a.get(), 1);
-  std::string out(1 << 20, '\0');
-  size_t used = 0;
-  archive_write_open_memory(a.get(), out.data(), out.size(), &used);
-  for (const auto& [path, content] : members) {
-    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
-                                                                    archive_entry_free);
-    bool dir = path.ends_with('/');
-    archive_entry_set_pathname(e.get(),
-                               dir ? path.substr(0, path.size() - 1).c_str() : path.c_str());
-    if (dir) {
-      archive_entry_set_filetype(e.get(), AE_IFDIR);
-      archive_entry_set_perm(e.get(), 0755);
-    } else if (content.starts_with("->")) {
-      archive_entry_set_filetype(e.get(), AE_IFLNK);
-      archive_entry_set_perm(e.get(), 0777);
-      archive_entry_set_symlink(e.get(), content.substr(2).c_str());
-    } else {
-      archive_entry_set_filetype(e.get(), AE_IFREG);
-      archive_entry_set_perm(e.get(), 0644);
-      archive_entry_set_size(e.get(), static_cast<la_int64_t>(content.size()));
-    }
-    archive_write_header(a.get(), e.get());
-    if (!dir && !content.starts_with("->")) {
-      archive_write_data(a.get(), content.data(), content.size());
-    }
-  }
-  archive_write_close(a.get());
-  out.resize(used);
-  return out;
+  return test::cpio_archive(members, "gzip");
 }
 
 KernelInfo kernel(const std::string& version, DriverState disk)

@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/test_util.hpp"
+
 using namespace rehost::drivers;
 
 namespace {
@@ -19,39 +21,7 @@ constexpr size_t k_newc_header_size = 110;
 std::string make_cpio(const std::vector<std::pair<std::string, std::string>>& files,
                       const std::string& filter)
 {
-  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
-                                                            archive_write_free);
-  archive_write_set_format_cpio_newc(a.get());
-  if (filter == "gzip") {
-    archive_write_add_filter_gzip(a.get());
-  } else if (filter == "xz") {
-    archive_write_add_filter_xz(a.get());
-  } else if (filter == "zstd") {
-    archive_write_add_filter_zstd(a.get());
-  } else if (filter == "lz4") {
-    archive_write_add_filter_lz4(a.get());
-  } else if (filter == "bzip2") {
-    archive_write_add_filter_bzip2(a.get());
-  } else if (filter == "lzma") {
-    archive_write_add_filter_lzma(a.get());
-  }
-  archive_write_set_bytes_in_last_block(a.get(), 1);
-  std::string out(64 << 20, '\0');
-  size_t used = 0;
-  archive_write_open_memory(a.get(), out.data(), out.size(), &used);
-  for (const auto& [name, content] : files) {
-    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
-                                                                    archive_entry_free);
-    archive_entry_set_pathname(e.get(), name.c_str());
-    archive_entry_set_filetype(e.get(), AE_IFREG);
-    archive_entry_set_perm(e.get(), 0644);
-    archive_entry_set_size(e.get(), static_cast<la_int64_t>(content.size()));
-    archive_write_header(a.get(), e.get());
-    archive_write_data(a.get(), content.data(), content.size());
-  }
-  archive_write_close(a.get());
-  out.resize(used);
-  return out;
+  return rehost::test::cpio_archive(files, filter);
 }
 
 } // namespace
